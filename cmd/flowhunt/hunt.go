@@ -1,0 +1,231 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/flowhunt/flowhunt/internal/detect"
+	"github.com/flowhunt/flowhunt/internal/hunt"
+	"github.com/flowhunt/flowhunt/internal/ingest"
+	"github.com/flowhunt/flowhunt/internal/intel"
+	"github.com/flowhunt/flowhunt/internal/report"
+	"github.com/flowhunt/flowhunt/internal/score"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+)
+
+type huntFlags struct {
+	output     string
+	out        string
+	internal   []string
+	infer      bool
+	format     string
+	columns    []string
+	tz         string
+	dnsMaps    []string
+	all        bool
+	categories []string
+	pivot      string
+	workers    int
+	config     string
+	quiet      bool
+}
+
+const huntExamples = `  # A pfSense log, private ranges internal (the default); names for pools from a reverse-DNS map
+  flowhunt hunt --dns-map rdns.txt router.log
+
+  # A CSV export where a public range is used internally; hand on the beaconing hosts as an ip list
+  flowhunt hunt --internal 120.18.0.0/16 -o csv --category beacon flows.csv > ips.csv
+
+  # Let flowhunt work out the internal ranges, and say what it inferred
+  flowhunt hunt --infer-internal flows.csv.gz
+
+  # A headerless CSV: name the columns
+  flowhunt hunt --columns ts,src,dst,sport,dport,proto,bytes --tz Europe/Prague export.csv
+
+  # A directory of daily Zeek folders, JSON report to a file
+  flowhunt hunt -o json --out findings.json /nsm/zeek/logs/
+
+  # Every internal host that talked to a suspicious destination
+  flowhunt hunt --pivot 203.0.113.7 router.log
+
+  # Settings kept for a network in a file (keys are flag names)
+  flowhunt hunt --config site.yaml logs/`
+
+func newHuntCmd() *cobra.Command {
+	var f huntFlags
+	cmd := &cobra.Command{
+		Use:   "hunt [flags] PATH...",
+		Short: "Analyse logs and rank compromised internal hosts",
+		Long: `hunt reads every PATH (files, directories, or - for stdin), detects each format by content,
+aggregates flows per host and per host pair, runs the detectors and prints the internal hosts
+with at least one finding, most suspicious first, each with the evidence behind its score.
+
+Formats: ` + strings.Join(ingest.FormatNames(), ", ") + `; gzip, zstd and bzip2 are read transparently.
+Exit status: 0 done (whether or not hosts were flagged), 2 usage error or unreadable/unrecognised input, 1 other failure.`,
+		Example: huntExamples,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageErr("hunt needs at least one PATH (a file, a directory, or - for stdin)")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := applyConfig(cmd, f.config)
+			if err != nil {
+				return err
+			}
+			return runHunt(cmd, args, &f, cfg)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&f.output, "output", "o", "", "output format: table, json, csv, ips (default table on a terminal, json otherwise)")
+	fl.StringVar(&f.out, "out", "", "write the output to `FILE` instead of stdout")
+	fl.StringSliceVar(&f.internal, "internal", nil, "internal ranges, `CIDR,...` (default RFC 1918, 100.64/10, 169.254/16, fc00::/7, fe80::/10)")
+	fl.BoolVar(&f.infer, "infer-internal", false, "also infer internal ranges from the data (reported in the summary)")
+	fl.StringVar(&f.format, "format", "", "force an input format: "+strings.Join(ingest.FormatNames(), ", "))
+	fl.StringSliceVar(&f.columns, "columns", nil, "CSV column roles by position, e.g. `ts,src,dst,sport,dport,proto,bytes` (- skips a column)")
+	fl.StringVar(&f.tz, "tz", "", "time zone of timestamps that carry none, e.g. `Asia/Jerusalem` (default UTC)")
+	fl.StringSliceVar(&f.dnsMaps, "dns-map", nil, "names for addresses: `FILE` of \"IP name\" lines or a Zeek dns.log (repeatable)")
+	fl.BoolVar(&f.all, "all", false, "also list sub-threshold candidates (marked \"flagged\": false)")
+	fl.StringSliceVar(&f.categories, "category", nil, "only report these categories: "+strings.Join(detect.Categories, ", "))
+	fl.StringVar(&f.pivot, "pivot", "", "list every internal host that originated flows to `IP`, instead of the ranking")
+	fl.IntVar(&f.workers, "workers", 0, "parse workers (default: one per CPU)")
+	fl.StringVar(&f.config, "config", "", "read flag defaults from a YAML `FILE` (keys are flag names; detector thresholds under 'detectors:')")
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no warnings on stderr")
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "json", "csv", "ips"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(ingest.FormatNames(), cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("category", cobra.FixedCompletions(detect.Categories, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+func runHunt(cmd *cobra.Command, paths []string, f *huntFlags, dcfg detect.Config) error {
+	opts, err := f.huntOptions(paths, dcfg)
+	if err != nil {
+		return err
+	}
+	var pivot netip.Addr
+	if f.pivot != "" {
+		if pivot, err = netip.ParseAddr(f.pivot); err != nil {
+			return usageErr("--pivot %q: not an IP address", f.pivot)
+		}
+	}
+	for _, c := range f.categories {
+		if !slices.Contains(detect.Categories, c) {
+			return usageErr("--category %q: unknown (known: %s)", c, strings.Join(detect.Categories, ", "))
+		}
+	}
+	w, closeOut, err := openOut(cmd, f.out)
+	if err != nil {
+		return err
+	}
+	output := f.output
+	if output == "" {
+		output = "json"
+		if f.out == "" && isTerminal(os.Stdout) {
+			output = "table"
+		}
+	}
+	if !slices.Contains([]string{"table", "json", "csv", "ips"}, output) {
+		closeOut()
+		return usageErr("-o %q: want table, json, csv or ips", output)
+	}
+
+	res, err := hunt.Run(cmd.Context(), opts)
+	if err != nil {
+		closeOut()
+		return err
+	}
+	r := res.Report
+	if !f.quiet && output != "table" {
+		warn(cmd.ErrOrStderr(), r)
+	}
+	if pivot.IsValid() {
+		err = writePivot(w, output, score.Pivot(res.View, pivot))
+	} else {
+		r.Hosts = report.Filter(r.Hosts, f.categories)
+		switch output {
+		case "table":
+			err = report.Table(w, r)
+		case "json":
+			err = report.JSON(w, r)
+		case "csv":
+			err = report.CSV(w, r)
+		case "ips":
+			err = report.IPList(w, r)
+		}
+	}
+	if cerr := closeOut(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func (f *huntFlags) huntOptions(paths []string, dcfg detect.Config) (hunt.Options, error) {
+	o := hunt.Options{
+		Paths: paths, Internal: f.internal, InferInternal: f.infer, DNSMaps: f.dnsMaps,
+		Detect: dcfg, All: f.all, Version: versionString(),
+		Ingest: ingest.Options{Format: f.format, Columns: f.columns, Workers: f.workers},
+	}
+	if f.format != "" && !slices.Contains(ingest.FormatNames(), f.format) {
+		return o, usageErr("--format %q: unknown (known: %s)", f.format, strings.Join(ingest.FormatNames(), ", "))
+	}
+	if f.tz != "" {
+		loc, err := time.LoadLocation(f.tz)
+		if err != nil {
+			return o, usageErr("--tz %q: %v", f.tz, err)
+		}
+		o.Ingest.Location = loc
+	}
+	return o, nil
+}
+
+// warn prints skipped-line summaries and notes to stderr when the output itself is data.
+func warn(w io.Writer, r *report.Run) {
+	for _, fs := range r.Ingest.Files {
+		if line := fs.SkipSummary(); line != "" {
+			fmt.Fprintln(w, "flowhunt: warning:", report.Printable(line))
+		}
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "flowhunt: note: %s: %s\n", n.Detector, n.Text)
+	}
+}
+
+func writePivot(w io.Writer, output string, cs []score.Contact) error {
+	switch output {
+	case "json":
+		return report.PivotJSON(w, cs)
+	case "csv", "ips":
+		fmt.Fprintln(w, "ip")
+		for _, c := range cs {
+			fmt.Fprintln(w, c.Host)
+		}
+		return nil
+	}
+	return report.PivotTable(w, cs)
+}
+
+func openOut(cmd *cobra.Command, path string) (io.Writer, func() error, error) {
+	if path == "" || path == "-" {
+		return cmd.OutOrStdout(), func() error { return nil }, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, nil, usageErr("--out: %v", err)
+	}
+	return f, f.Close, nil
+}
+
+func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
+
+func listVersions() string {
+	p := intel.MiningPools()
+	_, pv := intel.MiningPorts()
+	return fmt.Sprintf("mining pools list %s (%d domains), mining ports list %s", p.Version, p.Len(), pv)
+}

@@ -1,0 +1,104 @@
+// Command flowhunt finds compromised hosts in network logs. This package is wiring only: flags,
+// config file, output selection and exit codes; the analysis lives in internal/.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/signal"
+	"runtime/debug"
+
+	"github.com/flowhunt/flowhunt/internal/hunt"
+	"github.com/flowhunt/flowhunt/internal/ingest"
+	"github.com/spf13/cobra"
+)
+
+// version is set at build time with -ldflags "-X main.version=v1.2.3".
+var version = ""
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitError = 1 // analysis failed for another reason
+	exitUsage = 2 // bad usage, or an input that is missing, unreadable or unrecognised
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:]))
+}
+
+func run(ctx context.Context, args []string) int {
+	root := newRoot()
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintln(os.Stderr, "flowhunt:", err)
+	return exitCode(err)
+}
+
+func exitCode(err error) int {
+	var (
+		ie *ingest.InputError
+		nf *ingest.NoFormatError
+		ue *hunt.UsageError
+		fe *flagError
+		pe *fs.PathError
+	)
+	switch {
+	case errors.As(err, &ie), errors.As(err, &nf), errors.As(err, &ue), errors.As(err, &fe), errors.As(err, &pe):
+		return exitUsage
+	}
+	return exitError
+}
+
+// flagError marks usage errors found by cobra or by our own flag checks.
+type flagError struct{ err error }
+
+func (e *flagError) Error() string { return e.err.Error() }
+func (e *flagError) Unwrap() error { return e.err }
+
+func usageErr(format string, a ...any) error { return &flagError{fmt.Errorf(format, a...)} }
+
+func newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "flowhunt",
+		Short: "Find compromised hosts in network logs",
+		Long: `flowhunt reads network logs (pfSense/OPNsense filterlog, CSV/TSV flow exports, Zeek
+conn/dns/ssl/http logs; plain, gzip, zstd or bzip2), works out which hosts are internal, runs
+its detectors and ranks the internal hosts with the evidence behind every score.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &flagError{err} })
+	root.AddCommand(newHuntCmd(), newDemoCmd(), newSimulateCmd(), newVersionCmd())
+	return root
+}
+
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+func newVersionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version, and the versions of the embedded lists",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fmt.Fprintf(cmd.OutOrStdout(), "flowhunt %s\n%s\n", versionString(), listVersions())
+			return nil
+		},
+	}
+}

@@ -1,0 +1,19 @@
+module github.com/flowhunt/flowhunt
+
+go 1.26.8
+
+require (
+	github.com/gaissmai/bart v0.30.0
+	github.com/klauspost/compress v1.20.3
+	github.com/spf13/cobra v1.10.1
+	github.com/spf13/pflag v1.0.9
+	github.com/valyala/fastjson v1.6.10
+	go.yaml.in/yaml/v3 v3.0.6
+	golang.org/x/sync v0.24.0
+	golang.org/x/term v0.47.0
+)
+
+require (
+	github.com/inconshreveable/mousetrap v1.1.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+)

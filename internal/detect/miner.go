@@ -1,0 +1,167 @@
+package detect
+
+import (
+	"fmt"
+	"math"
+	"net/netip"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/flowhunt/flowhunt/internal/engine"
+	"github.com/flowhunt/flowhunt/internal/intel"
+)
+
+// MinerConfig tunes the miner detector.
+type MinerConfig struct {
+	// MinConns is how many connections to pool-named destinations flag a host.
+	MinConns int64 `yaml:"min_conns"`
+	// MaxPortPrevalence: a mining-port destination contacted by more than this share of internal
+	// hosts is a shared service, not a pool, and adds nothing.
+	MaxPortPrevalence float64 `yaml:"max_port_prevalence"`
+}
+
+// DefaultMiner returns the default miner thresholds.
+func DefaultMiner() MinerConfig {
+	return MinerConfig{MinConns: 1, MaxPortPrevalence: 0.2}
+}
+
+var (
+	pools      = sync.OnceValue(intel.MiningPools)
+	poolPorts  = sync.OnceValue(func() map[uint16]bool { p, _ := intel.MiningPorts(); return p })
+	portsVer   = sync.OnceValue(func() string { _, v := intel.MiningPorts(); return v })
+	minerNames = "DNS answers, TLS SNI, HTTP Host or --dns-map"
+)
+
+// Miners flags internal hosts that talk to cryptocurrency mining pools.
+//
+// Names decide: a destination is a pool when any name seen for it (DNS answers, TLS SNI, HTTP
+// Host, the user's --dns-map) ends in a domain of the embedded pool list (whole-label suffix
+// match). A host with at least MinConns connections to pool destinations is flagged with
+// score = min(0.99, 0.8 + 0.05·log10(connections) + 0.05·[also on a mining port]).
+//
+// Ports only raise: connections to the embedded Stratum ports (3333, 14444, ...) on destinations
+// few internal hosts share (prevalence ≤ MaxPortPrevalence) make an unflagged candidate with
+// score ≤ 0.3, or add to a name-based finding. They never decide: the ports are shared with other
+// services, and real miners hide on 443 (seed 000: the port list found nothing).
+func Miners(v engine.View, cfg MinerConfig) ([]Finding, []Note) {
+	type acc struct {
+		poolConns, portConns int64
+		bytesOut             uint64
+		pools, names         map[string]bool
+		peers                map[string]int64
+		portPeers            map[string]int64
+	}
+	hosts := map[netip.Addr]*acc{}
+	get := func(a netip.Addr) *acc {
+		h := hosts[a]
+		if h == nil {
+			h = &acc{pools: map[string]bool{}, names: map[string]bool{}, peers: map[string]int64{}, portPeers: map[string]int64{}}
+			hosts[a] = h
+		}
+		return h
+	}
+	scope := v.Scope()
+	internal := max(v.InternalHosts(), 1)
+	anyNames := false
+	for p := range v.Pairs() {
+		if !scope.Contains(p.Src) || scope.Contains(p.Dst) {
+			continue
+		}
+		names := v.Names(p.Dst)
+		anyNames = anyNames || len(names) > 0
+		var matched []string
+		for _, n := range names {
+			if pool := pools().Match(n); pool != "" {
+				matched = append(matched, n)
+				h := get(p.Src)
+				h.pools[pool] = true
+				h.names[n] = true
+			}
+		}
+		if len(matched) > 0 {
+			h := get(p.Src)
+			h.poolConns += p.Count
+			h.bytesOut += p.BytesOut
+			h.peers[peerString(p.Dst, p.DstPort)] += p.Count
+		}
+		if p.Proto == 6 && poolPorts()[p.DstPort] && float64(v.Prevalence(p.Dst))/float64(internal) <= cfg.MaxPortPrevalence {
+			h := get(p.Src)
+			h.portConns += p.Count
+			h.portPeers[peerString(p.Dst, p.DstPort)] += p.Count
+		}
+	}
+	var notes []Note
+	if !anyNames {
+		notes = append(notes, Note{Miner, "no names for external destinations (" + minerNames +
+			"): pool names cannot be matched, only mining ports were checked"})
+	}
+	var out []Finding
+	for a, h := range hosts {
+		ev := map[string]any{
+			"pool_connections": h.poolConns, "mining_port_connections": h.portConns,
+			"pool_list_version": pools().Version, "port_list_version": portsVer(),
+		}
+		if h.poolConns >= cfg.MinConns && h.poolConns > 0 {
+			score := 0.8 + 0.05*math.Log10(float64(h.poolConns))
+			if h.portConns > 0 {
+				score += 0.05
+			}
+			ev["pools"] = sortedKeys(h.pools)
+			ev["names"] = sortedKeys(h.names)
+			ev["bytes_sent"] = h.bytesOut
+			peers := topPeers(h.peers, 5)
+			reason := fmt.Sprintf("%s connections to mining pool %s (%s), %s sent",
+				commas(h.poolConns), strings.Join(first(sortedKeys(h.names), 3), ", "),
+				strings.Join(sortedKeys(h.pools), ", "), humanBytes(h.bytesOut))
+			if h.portConns > 0 {
+				reason += fmt.Sprintf("; %s on mining ports", commas(h.portConns))
+			}
+			out = append(out, Finding{Host: a, Category: Miner, Score: math.Min(0.99, score), Flagged: true,
+				Peers: peers, Reason: reason, Evidence: ev})
+			continue
+		}
+		if h.portConns > 0 {
+			peers := topPeers(h.portPeers, 5)
+			score := math.Min(0.3, 0.1+0.05*math.Log10(float64(h.portConns)))
+			out = append(out, Finding{Host: a, Category: Miner, Score: score, Flagged: false, Peers: peers,
+				Reason: fmt.Sprintf("%s connections to mining ports (%s); ports alone do not decide",
+					commas(h.portConns), strings.Join(portsOf(peers), ", ")),
+				Evidence: ev})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Host.Less(out[j].Host) })
+	return out, notes
+}
+
+func sortedKeys(m map[string]bool) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func first(s []string, n int) []string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+func portsOf(peers []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, p := range peers {
+		if ap, err := netip.ParseAddrPort(p); err == nil {
+			port := fmt.Sprint(ap.Port())
+			if !seen[port] {
+				seen[port] = true
+				out = append(out, port)
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,110 @@
+// Package engine turns a stream of flow records into the aggregates detectors read: per pair
+// (src, dst, dst port, protocol), per host and per destination. The View interface is what
+// detectors see; the embedded in-memory engine implements it, and a ClickHouse backend can too.
+package engine
+
+import (
+	"iter"
+	"net/netip"
+
+	"github.com/flowhunt/flowhunt/internal/netscope"
+)
+
+// MaxPairTimes caps the distinct 1-second timestamps kept per pair: 131,072 seconds is a
+// callback every minute for three months, or 36 hours of continuous traffic. Past the cap the
+// pair's counters stay exact but later timestamps are dropped and TimesCapped is set.
+const MaxPairTimes = 1 << 17
+
+// Pair aggregates every flow from Src to Dst on one destination port and protocol.
+type Pair struct {
+	Src, Dst netip.Addr
+	DstPort  uint16
+	Proto    uint8
+
+	Count             int64 // flows
+	Blocked           int64 // flows a firewall blocked
+	BytesOut, BytesIn uint64
+	PktsOut, PktsIn   uint64
+	First, Last       int64 // Unix ns of the first and last flow start
+	DurationTotal     int64 // ns, summed over flows that have a duration
+	DurationMax       int64
+	// Times holds the distinct Unix seconds at which flows started, sorted ascending.
+	Times       []uint32
+	TimesCapped bool
+}
+
+// Host aggregates one address over all its flows. Counters ending in Out are for flows the host
+// originated; In for flows it answered.
+type Host struct {
+	Addr     netip.Addr
+	Internal bool
+
+	ConnsOut, ConnsIn int64
+	BytesSent         uint64 // bytes the host sent, over both roles
+	BytesReceived     uint64
+	// External traffic: flows the host originated to addresses outside the internal scope.
+	ExtConns     int64
+	ExtBytesSent uint64
+	ExtBytesRecv uint64
+	Peers        int // distinct destinations contacted
+	ExtPeers     int // distinct external destinations contacted
+	DstPorts     int // distinct destination ports contacted
+	// Hourly counts flows originated per hour (Unix time / 3600), sorted by hour.
+	Hourly []HourCount
+}
+
+// HourCount is the number of flows a host originated during one hour.
+type HourCount struct {
+	Hour  int64 // Unix seconds / 3600
+	Flows uint32
+}
+
+// HourOfDay folds Hourly into 24 buckets in loc (UTC when nil).
+func (h *Host) HourOfDay(offsetSeconds func(unix int64) int) [24]uint64 {
+	var out [24]uint64
+	for _, hc := range h.Hourly {
+		t := hc.Hour * 3600
+		if offsetSeconds != nil {
+			t += int64(offsetSeconds(t))
+		}
+		out[((t/3600)%24+24)%24] += uint64(hc.Flows)
+	}
+	return out
+}
+
+// View is the read side of an engine: what every detector may look at.
+type View interface {
+	// Scope says which addresses are internal.
+	Scope() *netscope.Scope
+	// Span is the Unix ns of the first and last flow start seen.
+	Span() (first, last int64)
+	// Pairs yields every pair. Pointers stay valid for the View's lifetime; callers must not
+	// modify them.
+	Pairs() iter.Seq[*Pair]
+	// PairsFrom yields the pairs src originated.
+	PairsFrom(src netip.Addr) iter.Seq[*Pair]
+	// Hosts yields every host that took part in a flow, internal or not.
+	Hosts() iter.Seq[*Host]
+	// Host returns one host.
+	Host(a netip.Addr) (*Host, bool)
+	// Prevalence is how many distinct internal hosts originated flows to dst.
+	Prevalence(dst netip.Addr) int
+	// InternalHosts is how many internal hosts originated at least one flow.
+	InternalHosts() int
+	// Names returns the names seen for an address (DNS answers, TLS SNI, HTTP Host), sorted.
+	Names(a netip.Addr) []string
+	// Fields reports which optional record fields the input had, so detectors can say when they
+	// cannot run.
+	Fields() FieldSet
+}
+
+// FieldSet records which optional fields appeared in the input at least once.
+type FieldSet struct {
+	Duration bool
+	BytesIn  bool
+	Action   bool
+	DNS      bool
+	TLSSNI   bool
+	HTTPHost bool
+	Times    bool // flows carried timestamps (bare filterlog lines do not)
+}

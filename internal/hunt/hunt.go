@@ -1,0 +1,138 @@
+// Package hunt wires one analysis end to end: read the inputs, aggregate, decide which addresses
+// are internal, run the detectors and rank the hosts. The CLI, the demo and the end-to-end tests
+// all go through Run, so they cannot drift apart.
+package hunt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/flowhunt/flowhunt/internal/detect"
+	"github.com/flowhunt/flowhunt/internal/engine"
+	"github.com/flowhunt/flowhunt/internal/ingest"
+	"github.com/flowhunt/flowhunt/internal/intel"
+	"github.com/flowhunt/flowhunt/internal/netscope"
+	"github.com/flowhunt/flowhunt/internal/report"
+	"github.com/flowhunt/flowhunt/internal/score"
+)
+
+// Options is one hunt's configuration.
+type Options struct {
+	Paths         []string
+	Ingest        ingest.Options
+	Internal      []string // CIDRs; empty uses netscope.DefaultRanges
+	InferInternal bool
+	DNSMaps       []string // hosts-style "IP name" files or Zeek dns.logs
+	Detect        detect.Config
+	All           bool
+	Version       string
+}
+
+// Result is a finished hunt: the report's input and the aggregates behind it.
+type Result struct {
+	Report *report.Run
+	View   *engine.Memory
+}
+
+// Run performs the hunt.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	scope, source, err := givenScope(o.Internal)
+	if err != nil {
+		return nil, err
+	}
+	paths := append([]string(nil), o.Paths...)
+	names := intel.NameMap{}
+	for _, f := range o.DNSMaps {
+		m, err := readNameMap(f)
+		if errors.Is(err, intel.ErrNotHosts) {
+			paths = append(paths, f) // a Zeek dns.log: its answers feed the name map as events
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		for a, ns := range m {
+			names[a] = append(names[a], ns...)
+		}
+	}
+
+	agg := engine.NewAggregator()
+	sum, err := ingest.Run(ctx, paths, o.Ingest, func() ingest.Sink { return agg.NewShard() })
+	if err != nil {
+		return nil, err
+	}
+	view := agg.Merge()
+	for a, ns := range names {
+		view.AddNames(a, ns...)
+	}
+	if o.InferInternal {
+		for _, inf := range netscope.Infer(view.Activities(), view.Flows()) {
+			if scope.Contains(inf.Prefix.Addr()) {
+				continue // already internal
+			}
+			scope.Add(inf.Prefix)
+			scope.Inferred = append(scope.Inferred, inf)
+		}
+		if len(scope.Inferred) > 0 {
+			source += "+inferred"
+		}
+	}
+	view.Apply(scope)
+
+	findings, notes := detect.Run(view, o.Detect)
+	if view.InternalHosts() == 0 && view.Flows() > 0 {
+		notes = append([]detect.Note{{Detector: "scope", Text: fmt.Sprintf(
+			"no flow originates from the internal ranges (%s): pass --internal CIDR,... or --infer-internal",
+			joinMax(scope.Strings(), 4))}}, notes...)
+	}
+	first, last := view.Span()
+	return &Result{
+		Report: &report.Run{
+			Hosts: score.Rank(findings, o.All), Ingest: sum, Scope: scope, ScopeSource: source,
+			InternalHosts: view.InternalHosts(), First: first, Last: last, Notes: notes, All: o.All, Version: o.Version,
+		},
+		View: view,
+	}, nil
+}
+
+func givenScope(cidrs []string) (*netscope.Scope, string, error) {
+	if len(cidrs) == 0 {
+		return netscope.Default(), "default", nil
+	}
+	s, err := netscope.Parse(cidrs)
+	if err != nil {
+		return nil, "", &UsageError{err}
+	}
+	return s, "given", nil
+}
+
+func readNameMap(path string) (intel.NameMap, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, &ingest.InputError{Path: path, Err: err}
+	}
+	defer f.Close()
+	return intel.ReadHosts(f, path)
+}
+
+// UsageError is a bad flag value; the CLI exits 2 on it.
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
+func joinMax(s []string, n int) string {
+	if len(s) > n {
+		return fmt.Sprintf("%s, … %d more", joinMax(s[:n], n), len(s)-n)
+	}
+	out := ""
+	for i, x := range s {
+		if i > 0 {
+			out += ", "
+		}
+		out += x
+	}
+	return out
+}

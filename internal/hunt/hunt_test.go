@@ -1,0 +1,128 @@
+package hunt
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/flowhunt/flowhunt/internal/detect"
+	"github.com/flowhunt/flowhunt/internal/ingest"
+	"github.com/flowhunt/flowhunt/internal/report"
+	"github.com/flowhunt/flowhunt/internal/sim"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// writeScenario writes the seed-000 scenario as a pfSense log and a reverse-DNS map.
+func writeScenario(t *testing.T, sc *sim.Scenario) (dir, logPath, mapPath string) {
+	t.Helper()
+	dir = t.TempDir()
+	logPath, mapPath = filepath.Join(dir, "router.log"), filepath.Join(dir, "rdns.txt")
+	var lb, mb bytes.Buffer
+	if err := sim.WriteFilterlog(&lb, sc.Records); err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.WriteNames(&mb, sc.Names); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(logPath, lb.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(mapPath, mb.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir, logPath, mapPath
+}
+
+// TestMinerScenarioGolden pins the JSON contract on the seed-000 scenario: both planted miners
+// flagged as miners with their pool names, the look-alikes not flagged as miners.
+func TestMinerScenarioGolden(t *testing.T) {
+	sc, err := sim.MinerNetwork(sim.Config{Hosts: 40, Days: 2, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, logPath, mapPath := writeScenario(t, sc)
+	res, err := Run(context.Background(), Options{
+		Paths: []string{logPath}, DNSMaps: []string{mapPath}, Internal: sc.Truth.Internal,
+		Detect: detect.Defaults(), Version: "test", Ingest: ingest.Options{Now: sim.EndOf(sc)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := res.Report
+	if r.Ingest.Records != int64(len(sc.Records)) || r.Ingest.Skipped != 0 {
+		t.Fatalf("read %d records, skipped %d; want %d and 0", r.Ingest.Records, r.Ingest.Skipped, len(sc.Records))
+	}
+	miners := map[string]bool{}
+	for _, h := range report.Filter(r.Hosts, []string{detect.Miner}) {
+		miners[h.Addr.String()] = true
+	}
+	for ip := range sc.Truth.Hosts {
+		if !miners[ip] {
+			t.Errorf("planted miner %s not flagged (flagged miners %v)", ip, miners)
+		}
+	}
+	for ip := range sc.Truth.LookAlikes {
+		if miners[ip] {
+			t.Errorf("look-alike %s flagged as a miner", ip)
+		}
+	}
+	if len(miners) != len(sc.Truth.Hosts) {
+		t.Errorf("flagged miners %v, want exactly %v", miners, sc.Truth.Hosts)
+	}
+
+	var buf bytes.Buffer
+	if err := report.JSON(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	got := bytes.ReplaceAll(buf.Bytes(), []byte(dir), []byte("TMP"))
+	golden := filepath.Join("testdata", "miner.golden.json")
+	if *update {
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./internal/hunt -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("JSON differs from %s (go test ./internal/hunt -update to accept):\n%s", golden, firstDiff(string(want), string(got)))
+	}
+}
+
+func firstDiff(a, b string) string {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	for i := range min(len(al), len(bl)) {
+		if al[i] != bl[i] {
+			return "line " + strconv.Itoa(i+1) + ":\n- " + al[i] + "\n+ " + bl[i]
+		}
+	}
+	return "lengths differ"
+}
+
+func TestUnknownInputs(t *testing.T) {
+	dir := t.TempDir()
+	garbage := filepath.Join(dir, "garbage.bin")
+	os.WriteFile(garbage, []byte("\x00\x01\x02 this is not a log \xff\xfe\n\x00\x00"), 0o644)
+	_, err := Run(context.Background(), Options{Paths: []string{garbage}})
+	var nf *ingest.NoFormatError
+	if err == nil || !errorsAs(err, &nf) || !strings.Contains(err.Error(), "garbage.bin") || !strings.Contains(err.Error(), "filterlog") {
+		t.Errorf("garbage: err %v, want a NoFormatError naming the file and the formats tried", err)
+	}
+	_, err = Run(context.Background(), Options{Paths: []string{filepath.Join(dir, "missing.log")}})
+	var ie *ingest.InputError
+	if err == nil || !errorsAs(err, &ie) || !strings.Contains(err.Error(), "missing.log") {
+		t.Errorf("missing: err %v, want an InputError naming the file", err)
+	}
+	_, err = Run(context.Background(), Options{Paths: []string{garbage}, Internal: []string{"10.0.0.0/40"}})
+	var ue *UsageError
+	if !errorsAs(err, &ue) {
+		t.Errorf("bad --internal: err %v, want a UsageError", err)
+	}
+}

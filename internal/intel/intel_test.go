@@ -1,0 +1,56 @@
+package intel
+
+import (
+	"errors"
+	"net/netip"
+	"strings"
+	"testing"
+)
+
+func TestPoolsMatch(t *testing.T) {
+	p := MiningPools()
+	if p.Version == "" || p.Len() < 30 {
+		t.Fatalf("pool list version %q, %d entries", p.Version, p.Len())
+	}
+	f := func(name, want string) {
+		t.Helper()
+		if got := p.Match(name); got != want {
+			t.Errorf("Match(%q) = %q, want %q", name, got, want)
+		}
+	}
+	f("xmr-eu1.nanopool.org", "nanopool.org")  // subdomain
+	f("NANOPOOL.ORG.", "nanopool.org")         // case and trailing dot
+	f("pool.supportxmr.com", "supportxmr.com") // monero
+	f("gulf.moneroocean.stream", "moneroocean.stream")
+	f("notnanopool.org", "") // label boundary
+	f("nanopool.org.evil.com", "")
+	f("www.google.com", "")
+	f("", "")
+}
+
+func TestMiningPorts(t *testing.T) {
+	ports, v := MiningPorts()
+	if v == "" || !ports[3333] || !ports[14444] || ports[443] || ports[80] {
+		t.Fatalf("ports %v version %q", ports, v)
+	}
+}
+
+func TestReadHosts(t *testing.T) {
+	m, err := ReadHosts(strings.NewReader("# reverse DNS\n1.2.3.4 pool.minexmr.com\n\n5.6.7.8 a.example b.example. # two\n::ffff:9.9.9.9 nine\n"), "map.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m[netip.MustParseAddr("5.6.7.8")]; len(got) != 2 || got[1] != "b.example" {
+		t.Errorf("5.6.7.8 → %v", got)
+	}
+	if got := m[netip.MustParseAddr("9.9.9.9")]; len(got) != 1 {
+		t.Errorf("mapped v4 not unmapped: %v", m)
+	}
+	if _, err := ReadHosts(strings.NewReader("#separator \\x09\n#fields\tts\n"), "dns.log"); !errors.Is(err, ErrNotHosts) {
+		t.Errorf("zeek log: err %v, want ErrNotHosts", err)
+	}
+	_, err = ReadHosts(strings.NewReader("1.2.3.4 a\nnot-an-ip b\n"), "map.txt")
+	if err == nil || !strings.Contains(err.Error(), "map.txt:2") {
+		t.Errorf("bad line: err %v, want map.txt:2", err)
+	}
+}
