@@ -6,10 +6,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 
 	"github.com/flowhunt/flowhunt/internal/hunt"
 	"github.com/flowhunt/flowhunt/internal/ingest"
@@ -29,18 +31,27 @@ const (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	os.Exit(run(ctx, os.Args[1:]))
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func run(ctx context.Context, args []string) int {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root := newRoot()
 	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintln(os.Stderr, "flowhunt:", err)
-	return exitCode(err)
+	if isCobraUsage(err) {
+		err = &flagError{err}
+	}
+	fmt.Fprintln(stderr, "flowhunt:", err)
+	if code := exitCode(err); code != exitUsage || !isFlagError(err) {
+		return code
+	}
+	fmt.Fprintln(stderr, "Run 'flowhunt --help' for usage.")
+	return exitUsage
 }
 
 func exitCode(err error) int {
@@ -56,6 +67,22 @@ func exitCode(err error) int {
 		return exitUsage
 	}
 	return exitError
+}
+
+// isCobraUsage recognises cobra's argument errors, which it returns untyped.
+func isCobraUsage(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "accepts ", "requires at least", "invalid argument", "unknown shorthand", "unknown flag"} {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func isFlagError(err error) bool {
+	var fe *flagError
+	return errors.As(err, &fe)
 }
 
 // flagError marks usage errors found by cobra or by our own flag checks.

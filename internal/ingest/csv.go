@@ -21,11 +21,15 @@ import (
 //
 // Values: addresses IPv4 or IPv6; ports decimal, "443.0" (pandas writes integer columns that
 // hold a NaN as floats) or hex "0x0303" (Argus writes ICMP type/code so); protocol a name or
-// number (unknown names give 0, not an error: Argus says "rtp", "man", ...); counters decimal,
-// the fraction of "1234.0" dropped; durations decimal seconds unless the header says ms/µs;
-// timestamps anything parseTime reads, naive ones in --tz. An empty optional value or Zeek's "-"
-// is zero. Quoted fields (RFC 4180, with "" for a quote) are read on a slow path taken only by
-// lines that contain a '"'; a quoted field spanning lines is not supported.
+// number, unknown names giving 0 rather than an error (Argus says "rtp", "udt"), while ARP, LLC
+// and Argus "man" status records are skipped as "not an IP flow"; counters decimal, the fraction
+// of "1234.0" dropped; durations decimal seconds unless the header says ms, µs or ns; timestamps
+// anything parseTime reads, naive ones in --tz, or a date and a time column joined (FortiGate).
+// An empty optional value or Zeek's "-" is zero; an empty timestamp in a file that has the
+// column skips the line ("missing timestamp"), since a flow at time 0 would distort timing.
+// Quoted fields (RFC 4180, with "" for a quote) are read on a slow path taken only by lines that
+// contain a '"'; a quoted field spanning lines is not supported. A repeat of the header line
+// (files joined with cat) is passed over silently.
 //
 // Counters: a column of out bytes (orig_bytes, sbytes, SrcBytes, ...) and one of in bytes give
 // BytesOut and BytesIn; a total (TotBytes) beside one of them gives the other as the difference;
@@ -248,7 +252,7 @@ func newCSVParser(sep byte, roles []csvRole, loc *time.Location) (*csvParser, []
 	// The timestamp: a ts column, or date and time halves joined, or either half alone.
 	switch {
 	case first[csvTS] >= 0:
-		unused = append(unused, dropRoles(&first, csvDate, csvTime)...)
+		unused = append(unused, csvDropRoles(&first, csvDate, csvTime)...)
 	case first[csvDate] >= 0 && first[csvTime] >= 0:
 		first[csvTS], p.timeIdx = first[csvDate], first[csvTime]
 		first[csvDate], first[csvTime] = -1, -1
@@ -304,7 +308,7 @@ func newCSVParser(sep byte, roles []csvRole, loc *time.Location) (*csvParser, []
 	return p, unused, nil
 }
 
-func dropRoles(first *[csvNumRoles]int, roles ...csvRole) []int {
+func csvDropRoles(first *[csvNumRoles]int, roles ...csvRole) []int {
 	var out []int
 	for _, r := range roles {
 		if first[r] >= 0 {
@@ -349,6 +353,9 @@ func sniffCSV(head []byte, name string, opts *Options) (lineFormat, error) {
 				return nil, fmt.Errorf("unknown column role %q in --columns (known: %s, or - to skip)",
 					c, strings.Join(csvRoleNames[1:], ","))
 			}
+			if r != csvSkip && slices.Contains(roles, r) {
+				return nil, fmt.Errorf("--columns names %s twice", csvRoleNames[r])
+			}
 			roles = append(roles, r)
 		}
 	}
@@ -360,7 +367,7 @@ func sniffCSV(head []byte, name string, opts *Options) (lineFormat, error) {
 		if bytes.Count(first, []byte{' '}) == 0 {
 			return nil, errors.New("no ',', tab, ';' or '|' separated columns")
 		}
-		f, err := csvBuild(first, ' ', roles, opts)
+		f, err := csvBuild(lines, ' ', roles, opts)
 		if err != nil {
 			return nil, errors.New("no ',', tab, ';' or '|' separated columns")
 		}
@@ -368,7 +375,7 @@ func sniffCSV(head []byte, name string, opts *Options) (lineFormat, error) {
 	}
 	var firstErr error
 	for _, sep := range seps {
-		f, err := csvBuild(first, sep, roles, opts)
+		f, err := csvBuild(lines, sep, roles, opts)
 		if err == nil {
 			return f, nil
 		}
@@ -438,8 +445,11 @@ func csvCountSep(line []byte, sep byte) int {
 	return n
 }
 
-// csvBuild decides what the first line is and builds the format for separator sep.
-func csvBuild(first []byte, sep byte, roles []csvRole, opts *Options) (*csvFormat, error) {
+// csvBuild decides what the first line is and builds the format for separator sep. With roles
+// from --columns, it checks that the first data lines hold addresses where src and dst are said
+// to be, so an off-by-one mapping fails here rather than on every line.
+func csvBuild(lines [][]byte, sep byte, roles []csvRole, opts *Options) (*csvFormat, error) {
+	first := lines[0]
 	var sc Scratch
 	fields := csvSplit(&sc, first, sep)
 	names := make([]string, len(fields))
@@ -474,12 +484,18 @@ func csvBuild(first []byte, sep byte, roles []csvRole, opts *Options) (*csvForma
 		}
 		return nil, fmt.Errorf("--columns names %s", err)
 	}
-	if !byHeader && !f.hasHeader && len(fields) < p.need {
-		return nil, fmt.Errorf("--columns names %d columns but the first line has %d", p.need, len(fields))
+	if !byHeader {
+		data := lines
+		if f.hasHeader {
+			data = lines[1:]
+		}
+		if err := csvCheckColumns(data, p); err != nil {
+			return nil, err
+		}
 	}
 	f.parser = p
 	if f.hasHeader {
-		p.header = bytes.Clone(first)
+		p.header = bytes.Clone(bytes.TrimPrefix(first, []byte("\xef\xbb\xbf")))
 		for _, i := range unused {
 			if i < len(names) {
 				f.ignored = append(f.ignored, csvColumnName(names, i))
@@ -498,6 +514,51 @@ func csvBuild(first []byte, sep byte, roles []csvRole, opts *Options) (*csvForma
 		}
 	}
 	return f, nil
+}
+
+// csvCheckColumns accepts --columns when one of the first data lines has addresses in the src
+// and dst columns, or when there is no data line yet; otherwise it describes the first line.
+func csvCheckColumns(data [][]byte, p *csvParser) error {
+	src, dst := -1, -1
+	for _, c := range p.cols {
+		switch c.role {
+		case csvSrc:
+			src = c.idx
+		case csvDst:
+			dst = c.idx
+		}
+	}
+	var sc Scratch
+	var firstErr error
+	n := 0
+	for _, line := range data {
+		if len(csvTrim(line)) == 0 {
+			continue
+		}
+		fields := csvSplit(&sc, line, p.sep)
+		if len(fields) < p.need {
+			if firstErr == nil {
+				firstErr = fmt.Errorf("--columns names %d columns but the first data line has %d", p.need, len(fields))
+			}
+		} else {
+			_, okSrc := flow.ParseAddr(csvTrim(fields[src]))
+			_, okDst := flow.ParseAddr(csvTrim(fields[dst]))
+			if okSrc && okDst {
+				return nil
+			}
+			if firstErr == nil {
+				bad := fields[src]
+				if okSrc {
+					bad = fields[dst]
+				}
+				firstErr = fmt.Errorf("--columns does not fit the first data line: %q is not an address", csvTrim(bad))
+			}
+		}
+		if n++; n == 5 {
+			break
+		}
+	}
+	return firstErr
 }
 
 // csvColumnName names column i for messages; pandas writes its index column with no name.
@@ -691,8 +752,8 @@ func (p *csvParser) Parse(sc *Scratch, line []byte, r *flow.Record) error {
 				reason, badValue = "proto", v
 				goto bad
 			}
-			if r.Proto == 0 && csvIsARP(v) {
-				return errARP
+			if r.Proto == 0 && csvNotIP(v) {
+				return errNotIP
 			}
 		case csvBytesOut, csvBytesIn, csvBytesTotal:
 			n, ok := csvParseCount(v)
@@ -933,10 +994,21 @@ func csvParseAction(b []byte) flow.Action {
 	return flow.ActionUnknown
 }
 
-// errARP skips Argus's ARP records: they carry IP addresses but are not IP traffic.
-var errARP = &FieldError{What: "not an IP flow", Value: "(arp)"}
+// errNotIP skips Argus records of non-IP traffic: ARP (which names IP addresses), LLC frames
+// and Argus's own "man" status records.
+var errNotIP = &FieldError{What: "not an IP flow"}
 
-func csvIsARP(b []byte) bool {
-	return len(b) == 3 && (b[0]|0x20) == 'a' && (b[1]|0x20) == 'r' && (b[2]|0x20) == 'p' ||
-		len(b) == 4 && (b[0]|0x20) == 'r' && csvIsARP(b[1:])
+func csvNotIP(b []byte) bool {
+	var lower [4]byte
+	if len(b) > len(lower) {
+		return false
+	}
+	for i, c := range b {
+		lower[i] = c | 0x20
+	}
+	switch string(lower[:len(b)]) {
+	case "arp", "rarp", "llc", "man", "stp", "lldp":
+		return true
+	}
+	return false
 }

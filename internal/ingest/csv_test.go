@@ -306,7 +306,12 @@ func TestCSVSniff(t *testing.T) {
 	f("1710410400,10.0.0.1,10.0.0.2\n", []string{"ts", "src", "dst"}, "csv")                             //
 	f("1710410400,10.0.0.1,10.0.0.2\n", []string{"ts", "src", "bogus"}, `error: unknown column role "bogus"`)
 	f("1710410400,10.0.0.1,10.0.0.2\n", []string{"ts", "src", "-"}, "error: --columns names no dst column")
-	f("1710410400,10.0.0.1\n", []string{"ts", "src", "dst"}, "error: --columns names 3 columns but the first line has 2")
+	f("1710410400,10.0.0.1\n", []string{"ts", "src", "dst"}, "error: --columns names 3 columns but the first data line has 2")
+	f("1710410400,10.0.0.1,10.0.0.2\n", []string{"src", "dst", "ts"}, `error: --columns does not fit the first data line: "1710410400" is not an address`)
+	f("a b c\nhello world again\n", []string{"ts", "src", "dst"}, "error: no ',', tab, ';' or '|' separated columns")
+	f("a b c\n1 10.0.0.1 10.0.0.2\n", []string{"ts", "src", "dst"}, "csv")
+	f("ts,src,dst\n", []string{"ts", "src", "dst"}, "csv") // header only
+	f("1710410400,10.0.0.1,10.0.0.2\n", []string{"ts", "src_ip", "src"}, "error: --columns names src twice")
 	f("hello world\nthis is text\n", nil, "error: no ',', tab, ';' or '|' separated columns")
 	f("\nts,src,dst\n", nil, "error: first line is empty")
 }
@@ -360,6 +365,8 @@ func TestCSVSharedBinetflow(t *testing.T) {
 	f(dir+"test3.binetflow", 89, 0, "csv")
 	f(dir+"test4.binetflow", 392, 2, "csv") // 2 ARP records: "not an IP flow"
 	f(dir+"test11.binetflow", 66, 0, "csv")
+	f(dir+"test5.binetflow", 296, 4, "tsv") // Argus "man" status, LLC and ARP records
+	f(dir+"test2.binetflow.gz", 6751, 0, "csv")
 }
 
 // Parsing a data line allocates nothing for IPv4 flows.

@@ -18,7 +18,7 @@ import (
 //	2024-03-14T10:15:22+01:00 fw filterlog[123]: <body>                ISO 8601 (rsyslog, syslog-ng)
 //	<body>                                                             bare, no time
 //
-// The body (https://docs.netgate.com/pfsense/en/latest/monitoring/logs/raw-filter-format.html),
+// The body (https://docs.netgate.com/pfsense/en/latest/monitoring/raw-filter-log-format.html),
 // by 0-based field index:
 //
 //	0 rule, 1 subrule, 2 anchor, 3 tracker (OPNsense: rule label hash), 4 interface, 5 reason,

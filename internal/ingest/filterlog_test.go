@@ -115,7 +115,7 @@ func TestFilterlogParse(t *testing.T) {
 	// IPv4 TCP with empty optional fields and no options, extra trailing fields
 	f(`5,,,1000000103,igb0,match,pass,out,4,0x0,,64,1,0,DF,6,tcp,40,10.0.0.5,93.184.216.34,50000,80,0,A,,,,,,extra,more`,
 		flow.Record{Src: flAddr("10.0.0.5"), Dst: flAddr("93.184.216.34"), SrcPort: 50000, DstPort: 80, Proto: tcp, Action: pass, Dir: out, BytesOut: 40})
-	// CRLF-free Windows-relayed line with a BOM at the start of the file
+	// a BOM at the start of the file
 	f("\xEF\xBB\xBF"+flBody, udp5)
 }
 

@@ -90,7 +90,7 @@ func FormatNames() []string {
 	for _, s := range sniffers() {
 		names = append(names, s.name)
 	}
-	return names
+	return append(names, "tsv")
 }
 
 // NoFormatError is an input that matches none of the formats tried.
@@ -114,8 +114,12 @@ func (e *NoFormatError) Error() string {
 func detect(head []byte, in input, opts *Options) (lineFormat, error) {
 	all := sniffers()
 	if opts.Format != "" {
+		want := opts.Format
+		if want == "tsv" {
+			want = "csv" // the CSV reader detects the delimiter
+		}
 		for _, s := range all {
-			if s.name == opts.Format {
+			if s.name == want {
 				f, err := s.sniff(head, in.hintName, opts)
 				if err != nil {
 					return nil, fmt.Errorf("%s: %s: %w", in.name, s.name, err)

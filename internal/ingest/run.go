@@ -10,7 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
+	"time"
 
 	"github.com/flowhunt/flowhunt/internal/flow"
 	"golang.org/x/sync/errgroup"
@@ -86,7 +88,15 @@ func Run(ctx context.Context, paths []string, opts Options, newSink func() Sink)
 }
 
 // sniffInput opens in, detects its format and returns it with the opened reader.
-func sniffInput(in input, opts *Options) (lineFormat, *openInput, error) {
+func sniffInput(in input, shared *Options) (lineFormat, *openInput, error) {
+	opts := *shared
+	if opts.Now.IsZero() {
+		// Year-less syslog dates are placed before the file was last written.
+		opts.Now = time.Now()
+		if st, err := os.Stat(in.path); err == nil && in.path != "-" {
+			opts.Now = st.ModTime()
+		}
+	}
 	src, _, closeFn, err := openStream(in)
 	if err != nil {
 		return nil, nil, err
@@ -101,7 +111,7 @@ func sniffInput(in input, opts *Options) (lineFormat, *openInput, error) {
 	if oi.empty {
 		return nil, oi, nil
 	}
-	f, err := detect(head, in, opts)
+	f, err := detect(head, in, &opts)
 	if err != nil {
 		closeFn()
 		return nil, nil, err
@@ -136,6 +146,12 @@ func readInput(ctx context.Context, in input, opts *Options, fs *FileStats, out 
 		return err
 	}
 	fs.Format = format.Name() // Zeek names the log type only after its #path header
+	if cf, ok := format.(interface {
+		Mapped() []string
+		Ignored() []string
+	}); ok {
+		fs.Columns, fs.UnusedColumns = cf.Mapped(), cf.Ignored()
+	}
 	var ign *ignoreFile
 	if errors.As(sp.stopped, &ign) {
 		fs.Ignored = ign.why
@@ -345,4 +361,3 @@ func parseChunks(in <-chan chunk, sink Sink) {
 type DiscardSink struct{ N int64 }
 
 func (d *DiscardSink) Add(*flow.Record) { d.N++ }
-

@@ -23,6 +23,10 @@ type FileStats struct {
 	Records int64  `json:"records"`
 	Skipped int64  `json:"skipped"`
 	Skips   []Skip `json:"skips,omitempty"`
+	// Columns lists how CSV header columns were mapped ("src_ip→src") and UnusedColumns the
+	// columns no role took, so a user can see what was read and what was not.
+	Columns       []string `json:"columns,omitempty"`
+	UnusedColumns []string `json:"unused_columns,omitempty"`
 	// Ignored says why a file found while walking a directory was not read (not a flow log).
 	Ignored string `json:"ignored,omitempty"`
 

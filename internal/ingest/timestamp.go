@@ -6,9 +6,9 @@ import (
 )
 
 // parseTime reads a timestamp in any of the forms flow exports use and returns Unix nanoseconds:
-//   - epoch numbers, integer or decimal, unit chosen by magnitude: below 1e11 seconds (this also
-//     keeps relative capture times like 12.5 as seconds), below 1e14 milliseconds, below 1e17
-//     microseconds, else nanoseconds;
+//   - epoch numbers, integer or decimal, unit chosen by the integer part's digits: up to 10
+//     seconds (this also keeps relative capture times like 12.5 as seconds), 11-13 milliseconds,
+//     14-16 microseconds, more nanoseconds;
 //   - ISO 8601 / RFC 3339 "2024-03-14T10:15:22.123Z", "+02:00", "+0200", and the common
 //     "2024-03-14 10:15:22[.fff]" and "2024/03/14 10:15:22.fff" (Argus) forms.
 //
@@ -59,19 +59,22 @@ func parseEpoch(b []byte) (int64, bool) {
 			return 0, false
 		}
 	}
+	// Pick the unit by the integer part's digits; reject what does not fit in Unix ns (past 2262).
+	var unit uint64
 	switch {
-	case ip < 1e11: // seconds
-		return int64(ip)*1e9 + int64(frac), true
-	case ip < 1e14: // milliseconds
-		return int64(ip)*1e6 + int64(frac/1e3), true
-	case ip < 1e17: // microseconds
-		return int64(ip)*1e3 + int64(frac/1e6), true
+	case ip < 1e10: // seconds (up to 10 digits)
+		unit = 1_000_000_000
+	case ip < 1e13: // milliseconds (11-13 digits)
+		unit, frac = 1_000_000, frac/1_000
+	case ip < 1e16: // microseconds (14-16 digits)
+		unit, frac = 1_000, frac/1_000_000
 	default: // nanoseconds
-		if ip > math.MaxInt64 {
-			return 0, false
-		}
-		return int64(ip), true
+		unit, frac = 1, 0
 	}
+	if ip > (math.MaxInt64-frac)/unit {
+		return 0, false
+	}
+	return int64(ip*unit + frac), true
 }
 
 func digits(b []byte, n int) (int, bool) {
@@ -98,7 +101,8 @@ func parseISO(b []byte, loc *time.Location) (int64, bool) {
 	day, ok3 := digits(b[8:], 2)
 	hour, ok4 := digits(b[11:], 2)
 	minute, ok5 := digits(b[14:], 2)
-	if !(ok2 && ok3 && ok4 && ok5) || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 {
+	// Unix nanoseconds in an int64 span 1678-2262; logs older than 1970 are corrupt anyway.
+	if !(ok2 && ok3 && ok4 && ok5) || year < 1970 || year > 2200 || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 {
 		return 0, false
 	}
 	rest := b[16:]

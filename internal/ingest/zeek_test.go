@@ -2,12 +2,15 @@ package ingest
 
 import (
 	"bytes"
+	"context"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -309,7 +312,7 @@ func TestZeekJSON(t *testing.T) {
 	}
 	// sdft/002: numeric ts keeps its microseconds exactly
 	f("conn.log", `{"ts":1664462456.755299,"uid":"C5xhsO3uGtOfyrBlHh","id.orig_h":"172.16.1.11","id.orig_p":40042,"id.resp_h":"8.8.8.8","id.resp_p":53,"proto":"udp","service":"dns","duration":0.012166976928710938,"orig_bytes":0,"resp_bytes":111,"conn_state":"SHR","local_orig":true,"local_resp":false,"missed_bytes":0,"history":"Cd","orig_pkts":0,"orig_ip_bytes":0,"resp_pkts":1,"resp_ip_bytes":139}`,
-		flow.Record{Time: ns(1664462456, 755299000), Duration: 12166976, // truncated to the nanosecond
+		flow.Record{Time: ns(1664462456, 755299000), Duration: 12166977, // rounded to the nanosecond
 			Src: addr("172.16.1.11"), SrcPort: 40042,
 			Dst: addr("8.8.8.8"), DstPort: 53, Proto: flow.ProtoUDP, BytesIn: 111, PktsIn: 1})
 	// ISO 8601 ts, unset orig_bytes/resp_bytes left out: IP bytes stand in; _path present
@@ -486,4 +489,367 @@ func TestZeekGzipCutMidLine(t *testing.T) {
 	if len(st.Skips) != 1 || st.Skips[0].Reason != "input truncated" || st.Skips[0].FirstLine != 59 {
 		t.Errorf("skips %+v, want one \"input truncated\" at line 59 (8 header lines, 50 whole lines, then the cut one)", st.Skips)
 	}
+}
+
+// Real samples from /work/shared/data (see its README); the tests skip when they are absent.
+
+func sharedData(t *testing.T, rel string) string {
+	t.Helper()
+	p := filepath.Join("..", "..", "..", "shared", "data", rel)
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("real samples not available (%s): %v", p, err)
+	}
+	return p
+}
+
+// zeekTally totals what the readers produced, to pin against counts made with zcat, awk and
+// Python over the same files.
+type zeekTally struct {
+	mu                                 sync.Mutex
+	flows, events, icmp6, answers      int64
+	bytesOut, bytesIn, pktsOut, pktsIn uint64
+	durationNs, minTime, maxTime       int64
+	timeSum                            uint64 // of flows' Time, wrapping: pins every timestamp
+	queries                            map[string][]netip.Addr
+}
+
+func (z *zeekTally) Add(r *flow.Record) {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	if r.Kind == flow.KindEvent {
+		z.events++
+		z.answers += int64(len(r.DNSAnswers))
+		if r.DNSQuery != "" && len(z.queries) < 10 {
+			if z.queries == nil {
+				z.queries = map[string][]netip.Addr{}
+			}
+			z.queries[r.DNSQuery] = slices.Clone(r.DNSAnswers)
+		}
+		return
+	}
+	z.flows++
+	z.bytesOut += r.BytesOut
+	z.bytesIn += r.BytesIn
+	z.pktsOut += r.PktsOut
+	z.pktsIn += r.PktsIn
+	z.durationNs += r.Duration
+	z.timeSum += uint64(r.Time)
+	if r.Proto == flow.ProtoICMPv6 {
+		z.icmp6++
+	}
+	if z.minTime == 0 || r.Time < z.minTime {
+		z.minTime = r.Time
+	}
+	z.maxTime = max(z.maxTime, r.Time)
+}
+
+func runZeek(t *testing.T, paths ...string) (*Summary, *zeekTally) {
+	t.Helper()
+	tally := &zeekTally{}
+	sum, err := Run(context.Background(), paths, Options{Workers: 2}, func() Sink { return tally })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sum, tally
+}
+
+// TestZeekRealDailyFolders reads RITA's missing_host: three daily folders of hourly rotated,
+// gzipped TSV logs from a Zeek cluster (leading _node_name column), with every log Zeek writes.
+// Counts: zcat */conn.*.gz | grep -vc '^#' per day (31367 + 39073 + 35478), likewise dns, http,
+// ssl; sums with awk and Python (orig_bytes, or orig_ip_bytes when unset).
+func TestZeekRealDailyFolders(t *testing.T) {
+	dir := sharedData(t, "rita/missing_host")
+	sum, tally := runZeek(t, dir)
+
+	formats := map[string]int{}
+	records := map[string]int64{}
+	ignored := map[string]int{}
+	for _, f := range sum.Files {
+		base := filepath.Base(f.Name)
+		kind := base[:strings.IndexByte(base, '.')]
+		switch {
+		case f.Ignored == "":
+			formats[f.Format]++
+			records[f.Format] += f.Records
+			if f.Skipped != 0 {
+				t.Errorf("%s", f.SkipSummary())
+			}
+		case kind == "conn-summary":
+			if strings.HasPrefix(f.Format, "zeek") { // not Zeek TSV: a text report
+				t.Errorf("%s claimed as %s", f.Name, f.Format)
+			}
+		default:
+			ignored[f.Ignored]++
+		}
+	}
+	wantFormats := map[string]int{"zeek-conn": 72, "zeek-dns": 72, "zeek-http": 72, "zeek-ssl": 72}
+	if !reflect.DeepEqual(formats, wantFormats) {
+		t.Errorf("formats %v, want %v", formats, wantFormats)
+	}
+	wantRecords := map[string]int64{"zeek-conn": 105918, "zeek-dns": 5432, "zeek-http": 18829, "zeek-ssl": 139}
+	if !reflect.DeepEqual(records, wantRecords) {
+		t.Errorf("records %v, want %v", records, wantRecords)
+	}
+	for why, n := range map[string]int{
+		"zeek weird log: no flows":        72,
+		"zeek files log: no flows":        72,
+		"zeek capture_loss log: no flows": 72,
+		"zeek ssh log: no flows":          72,
+		"zeek open_conn log: connections still open at rotation, reported again in conn.log": 72,
+	} {
+		if ignored[why] != n {
+			t.Errorf("%d files ignored as %q, want %d (all: %v)", ignored[why], why, n, ignored)
+		}
+	}
+	if sum.Skipped != 0 {
+		t.Errorf("skipped %d lines: %v", sum.Skipped, sum.SkipsByReason())
+	}
+
+	z := tally
+	if z.flows != 105918 || z.events != 5432+18829+139 {
+		t.Errorf("flows %d, events %d", z.flows, z.events)
+	}
+	if z.bytesOut != 31395892 || z.bytesIn != 7253356994 || z.pktsOut != 409636 || z.pktsIn != 404393 {
+		t.Errorf("bytes %d/%d, packets %d/%d", z.bytesOut, z.bytesIn, z.pktsOut, z.pktsIn)
+	}
+	if z.durationNs != 640988607762000 || z.minTime != 1713484784962686000 || z.maxTime != 1713743991045779000 || z.timeSum != 5288667685245566176 {
+		t.Errorf("duration %d ns, time %d..%d, time sum %d", z.durationNs, z.minTime, z.maxTime, z.timeSum)
+	}
+	if z.icmp6 != 145 || z.answers != 1749 {
+		t.Errorf("ICMPv6 flows %d (want 145), DNS answer addresses %d (want 1749)", z.icmp6, z.answers)
+	}
+}
+
+// TestZeekRealConnDNS reads sdft/003: a plain conn.log (361 data lines) and dns.log (one query).
+func TestZeekRealConnDNS(t *testing.T) {
+	dir := sharedData(t, "sdft/003")
+	sum, z := runZeek(t, filepath.Join(dir, "conn.log"), filepath.Join(dir, "dns.log"))
+	for i, want := range []struct {
+		format  string
+		records int64
+	}{{"zeek-conn", 361}, {"zeek-dns", 1}} {
+		if f := sum.Files[i]; f.Format != want.format || f.Records != want.records || f.Skipped != 0 {
+			t.Errorf("%s: %s, %d records, %d skipped; want %s, %d", f.Name, f.Format, f.Records, f.Skipped, want.format, want.records)
+		}
+	}
+	if z.bytesOut != 43415437 || z.bytesIn != 31519037 {
+		t.Errorf("bytes %d/%d", z.bytesOut, z.bytesIn)
+	}
+	want := map[string][]netip.Addr{"infinitedata-pa.googleapis.com": {addr("172.217.23.202")}}
+	if !reflect.DeepEqual(z.queries, want) {
+		t.Errorf("DNS %v, want %v", z.queries, want)
+	}
+}
+
+// TestZeekRealJSON reads JSON logs: RITA's json_with_all_fields (with "_path", dns without), a
+// gzipped sdft/002 conn.log and slips' zeek-ps2 conn.log. Sums by Python's json module.
+func TestZeekRealJSON(t *testing.T) {
+	f := func(rel, format string, records int64, bytesOut, bytesIn, pktsOut, pktsIn, timeSum uint64) {
+		t.Helper()
+		sum, z := runZeek(t, sharedData(t, rel))
+		st := sum.Files[0]
+		if st.Format != format || st.Records != records || st.Skipped != 0 || st.Ignored != "" {
+			t.Errorf("%s: %s, %d records, skips %v, ignored %q; want %s, %d records", rel, st.Format, st.Records, st.Skips, st.Ignored, format, records)
+		}
+		if format == "zeek-conn-json" && (z.bytesOut != bytesOut || z.bytesIn != bytesIn || z.pktsOut != pktsOut || z.pktsIn != pktsIn || z.timeSum != timeSum) {
+			t.Errorf("%s: bytes %d/%d, packets %d/%d, time sum %d", rel, z.bytesOut, z.bytesIn, z.pktsOut, z.pktsIn, z.timeSum)
+		}
+	}
+	f("rita/json_with_all_fields/conn.log", "zeek-conn-json", 29, 35875, 265950, 406, 351, 7111757510743367768)
+	f("rita/json_with_all_fields/dns.log", "zeek-dns-json", 34, 0, 0, 0, 0, 0)
+	f("rita/json_with_all_fields/ssl.log", "zeek-ssl-json", 10, 0, 0, 0, 0, 0)
+	f("rita/json_with_all_fields/http.log", "zeek-http-json", 10, 0, 0, 0, 0, 0)
+	f("sdft/002/conn.log.gz", "zeek-conn-json", 4504, 116216, 14616, 4703, 1739, 7374667634682988904)
+	f("slips/zeek-ps2/conn.log", "zeek-conn-json", 50, 909, 256662, 170, 273, 11254434585128237536)
+
+	sum, _ := runZeek(t, sharedData(t, "rita/json_with_all_fields/open_conn.log"))
+	if st := sum.Files[0]; st.Records != 0 || st.Ignored != "zeek open_conn log: connections still open at rotation, reported again in conn.log" {
+		t.Errorf("open_conn.log: %d records, ignored %q", st.Records, st.Ignored)
+	}
+}
+
+// Realistic conn lines (rita/missing_host, sdft/003): scans, DNS, TLS, IPv6.
+var zeekBenchConn = []string{
+	"1713484795.943239|CYl7H53iN6mY9NyXJ8|167.94.138.145|25320|64.225.56.201|6008|tcp|-|0.000064|0|0|REJ|F|T|0|Sr|1|60|1|40|-",
+	"1713484800.415117|CKIIJQfWoU8M05Fr2|64.225.56.201|43250|67.207.67.2|53|udp|dns|0.141910|99|217|SF|T|F|0|Dd|2|155|2|273|-",
+	"1596790190.457917|CHAFYd3C3duCRyaoSc|10.8.0.61|39404|195.113.214.206|443|tcp|ssl|1.138356|1188|1633463|RSTR|-|-|0|ShADadttFr|661|37548|1230|1712796|-",
+	"1596790183.031212|CjZbi34n4DciH8lAec|10.8.0.61|44297|157.240.23.25|443|tcp|-|0.257309|0|0|RSTO|-|-|0|ShR|2|100|1|60|-",
+	"1713484802.146761|Cw7Tow26Y3DQgXcjn1|80.67.208.99|52598|64.225.56.201|445|tcp|-|-|-|-|S0|F|T|0|S|1|40|0|0|-",
+	"1713485698.148858|CCvT3OOMmNhOAlHTa|64.225.56.201|40517|67.207.67.2|53|udp|dns|0.001319|34|98|SF|T|F|0|Dd|1|62|1|126|-",
+	"1713486632.637266|CBdaKH1CSJLhCOz0Pg|64.225.56.201|40902|104.19.174.68|443|tcp|ssl|12.503391|1864|6021|SF|T|F|0|ShADadFf|14|2600|12|6653|-",
+	"1713484828.574960|Cmb9QdpHl1kPM6ll6|162.142.125.252|24075|64.225.56.201|40367|tcp|-|2.005123|243|0|RSTO|F|T|0|ShADR|5|455|3|172|-",
+}
+
+func zeekBenchTSVParser(tb testing.TB) lineParser {
+	doc := zeekDoc("conn", zeekConnFields)
+	z, err := sniffZeekTSV([]byte(doc), "conn.log", &Options{})
+	if z == nil || err != nil {
+		tb.Fatal("not sniffed", err)
+	}
+	for i, l := range strings.Split(strings.TrimSuffix(doc, "\n"), "\n") {
+		if _, err := z.Control([]byte(l), int64(i+1)); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return z.Parser()
+}
+
+func BenchmarkZeekConnTSV(b *testing.B) {
+	p := zeekBenchTSVParser(b)
+	lines := make([][]byte, len(zeekBenchConn))
+	size := 0
+	for i, l := range zeekBenchConn {
+		lines[i] = []byte(tabs(l))
+		size += len(lines[i]) + 1
+	}
+	var (
+		sc Scratch
+		r  flow.Record
+	)
+	b.SetBytes(int64(size / len(lines)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		r.Reset()
+		if err := p.Parse(&sc, lines[i%len(lines)], &r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkZeekConnJSON(b *testing.B) {
+	lines := make([][]byte, len(zeekBenchConn))
+	size := 0
+	for i, l := range zeekBenchConn {
+		c := strings.Split(l, "|")
+		o := `{"ts":` + c[0] + `,"uid":"` + c[1] + `","id.orig_h":"` + c[2] + `","id.orig_p":` + c[3] +
+			`,"id.resp_h":"` + c[4] + `","id.resp_p":` + c[5] + `,"proto":"` + c[6] + `"`
+		if c[7] != "-" {
+			o += `,"service":"` + c[7] + `"`
+		}
+		for j, k := range []string{8: "duration", 9: "orig_bytes", 10: "resp_bytes"} {
+			if k != "" && c[j] != "-" {
+				o += `,"` + k + `":` + c[j]
+			}
+		}
+		o += `,"conn_state":"` + c[11] + `","local_orig":true,"local_resp":false,"missed_bytes":0,"history":"` + c[15] +
+			`","orig_pkts":` + c[16] + `,"orig_ip_bytes":` + c[17] + `,"resp_pkts":` + c[18] + `,"resp_ip_bytes":` + c[19] + `}`
+		lines[i] = []byte(o)
+		size += len(o) + 1
+	}
+	z, _ := sniffZeekJSON(lines[0], "conn.log", &Options{})
+	if z == nil || z.Name() != "zeek-conn-json" {
+		b.Fatal("not sniffed as zeek-conn-json")
+	}
+	p := z.Parser()
+	var (
+		sc Scratch
+		r  flow.Record
+	)
+	b.SetBytes(int64(size / len(lines)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		r.Reset()
+		if err := p.Parse(&sc, lines[i%len(lines)], &r); err != nil {
+			b.Fatalf("%s: %v", lines[i%len(lines)], err)
+		}
+	}
+}
+
+// zeekFuzzFile drives a sniffed format over data as the splitter does (Control for the first
+// line and for prefixed lines, Parser for the rest) and checks every record it yields.
+func zeekFuzzFile(t *testing.T, sniff func([]byte, string, *Options) (lineFormat, error), data []byte, name string) {
+	lf, err := sniff(data[:min(len(data), sniffSize)], name, &Options{})
+	if lf == nil || err != nil {
+		return
+	}
+	var (
+		sc Scratch
+		r  flow.Record
+	)
+	for i, line := range bytes.Split(data, []byte{'\n'}) {
+		line = bytes.TrimSuffix(line, []byte{'\r'})
+		if i == 0 || lf.ControlPrefix() != 0 && len(line) > 0 && line[0] == lf.ControlPrefix() {
+			consumed, err := lf.Control(line, int64(i+1))
+			if _, stop := err.(*ignoreFile); stop {
+				return
+			}
+			if consumed || err != nil {
+				continue
+			}
+		}
+		if len(line) > 0 {
+			zeekFuzzParse(t, lf.Parser(), &sc, line, &r)
+		}
+	}
+	if !strings.HasPrefix(lf.Name(), "zeek") {
+		t.Errorf("format name %q", lf.Name())
+	}
+}
+
+// zeekFuzzParse parses line and checks the record: valid addresses, non-negative duration, and
+// the same result on a second parse (no state kept between lines).
+func zeekFuzzParse(t *testing.T, p lineParser, sc *Scratch, line []byte, r *flow.Record) {
+	r.Reset()
+	err := p.Parse(sc, line, r)
+	if err != nil {
+		if _, ok := err.(*FieldError); !ok {
+			t.Errorf("%q: error %T %v is not a *FieldError", line, err, err)
+		}
+		return
+	}
+	if !r.Src.IsValid() || !r.Dst.IsValid() || r.Duration < 0 {
+		t.Errorf("%q: bad record %+v", line, r)
+	}
+	for _, a := range r.DNSAnswers {
+		if !a.IsValid() {
+			t.Errorf("%q: invalid DNS answer in %+v", line, r)
+		}
+	}
+	first := *r
+	first.DNSAnswers = slices.Clone(r.DNSAnswers)
+	r.Reset()
+	if err := p.Parse(sc, line, r); err != nil {
+		t.Fatalf("%q: second parse failed: %v", line, err)
+	}
+	sameRecord(t, *r, first)
+}
+
+func FuzzZeekTSV(f *testing.F) {
+	conn := zeekBenchTSVParser(f)
+	dnsDoc := zeekDoc("dns", zeekDNSFields)
+	dnsFormat, _ := sniffZeekTSV([]byte(dnsDoc), "dns.log", &Options{})
+	for i, l := range strings.Split(strings.TrimSuffix(dnsDoc, "\n"), "\n") {
+		dnsFormat.Control([]byte(l), int64(i+1))
+	}
+	dns := dnsFormat.Parser()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		zeekFuzzFile(t, sniffZeekTSV, data, "conn.log")
+		var (
+			sc Scratch
+			r  flow.Record
+		)
+		for _, line := range bytes.Split(data, []byte{'\n'}) {
+			zeekFuzzParse(t, conn, &sc, line, &r)
+			zeekFuzzParse(t, dns, &sc, line, &r)
+		}
+	})
+}
+
+func FuzzZeekJSON(f *testing.F) {
+	conn := &zeekJSONParser{log: zeekConn, loc: time.UTC}
+	merged := &zeekJSONParser{loc: time.UTC} // lines choose their log by _path
+	f.Fuzz(func(t *testing.T, data []byte) {
+		zeekFuzzFile(t, sniffZeekJSON, data, "conn.log")
+		zeekFuzzFile(t, sniffZeekJSON, data, "zeek.json")
+		var (
+			sc Scratch
+			r  flow.Record
+		)
+		for _, line := range bytes.Split(data, []byte{'\n'}) {
+			zeekFuzzParse(t, conn, &sc, line, &r)
+			zeekFuzzParse(t, merged, &sc, line, &r)
+		}
+	})
 }

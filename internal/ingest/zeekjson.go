@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -212,10 +213,10 @@ var (
 	errZeekJSONNoPath    = &FieldError{What: "unknown zeek log type", Value: "(no _path in a merged stream)"}
 )
 
-// zeekJSONText returns a value as text to parse: a string's bytes (nil when empty or "-") or any
-// other value's JSON form (a number's literal digits, so "ts":1517422326.539915 keeps its
-// microseconds exactly). nil for an absent or null value. buf is scratch for numbers.
-func zeekJSONText(v *fastjson.Value, buf []byte) []byte {
+// zeekJSONText returns a string value's bytes, nil when it is absent, null, empty or "-". Any
+// other type is returned in its JSON form (allocating, but only for a bad line) so the field's
+// parser rejects it with the value quoted.
+func zeekJSONText(v *fastjson.Value) []byte {
 	if v == nil {
 		return nil
 	}
@@ -229,7 +230,98 @@ func zeekJSONText(v *fastjson.Value, buf []byte) []byte {
 		}
 		return b
 	}
-	return v.MarshalTo(buf[:0])
+	return v.MarshalTo(nil)
+}
+
+// zeekJSONAbsent reports a value that is missing, null or an empty/"-" string.
+func zeekJSONAbsent(v *fastjson.Value) bool {
+	if v == nil {
+		return true
+	}
+	switch v.Type() {
+	case fastjson.TypeNull:
+		return true
+	case fastjson.TypeString:
+		b, _ := v.StringBytes()
+		return len(b) == 0 || len(b) == 1 && b[0] == '-'
+	}
+	return false
+}
+
+// zeekJSONUint reads a count or port no larger than max: a JSON integer, or one in a string (as
+// some shippers write ports). Absent reads as 0.
+func zeekJSONUint(v *fastjson.Value, max uint64, name string) (uint64, error) {
+	if zeekJSONAbsent(v) {
+		return 0, nil
+	}
+	if v.Type() == fastjson.TypeNumber {
+		n, err := v.Uint64()
+		if err != nil || n > max {
+			return 0, badField(name, v.MarshalTo(nil))
+		}
+		return n, nil
+	}
+	b := zeekJSONText(v)
+	n, ok := flow.ParseUint(b, max)
+	if !ok {
+		return 0, badField(name, b)
+	}
+	return n, nil
+}
+
+// zeekJSONTime reads ts: epoch seconds as a number, or a string in any form parseTime knows
+// (Zeek's ISO 8601 option). fastjson only hands out numbers as float64, so the number is
+// printed back in its shortest form, which for Zeek's "1517422326.539915" is those same digits:
+// the microseconds stay exact where float arithmetic would be off by up to 120 ns.
+func zeekJSONTime(v *fastjson.Value, loc *time.Location) (int64, error) {
+	if zeekJSONAbsent(v) {
+		return 0, missingField("timestamp")
+	}
+	if v.Type() == fastjson.TypeNumber {
+		f, err := v.Float64()
+		if err == nil && f >= 0 {
+			var buf [32]byte
+			if ns, ok := parseTime(strconv.AppendFloat(buf[:0], f, 'f', -1, 64), loc); ok {
+				return ns, nil
+			}
+		}
+		return 0, badField("timestamp", v.MarshalTo(nil))
+	}
+	b := zeekJSONText(v)
+	ns, ok := parseTime(b, loc)
+	if !ok {
+		return 0, badField("timestamp", b)
+	}
+	return ns, nil
+}
+
+// zeekJSONSeconds reads an interval (duration) in seconds as nanoseconds; absent reads as 0.
+func zeekJSONSeconds(v *fastjson.Value, name string) (int64, error) {
+	if zeekJSONAbsent(v) {
+		return 0, nil
+	}
+	if v.Type() == fastjson.TypeNumber {
+		f, err := v.Float64()
+		ns, ok := zeekFloatNs(f)
+		if err != nil || !ok {
+			return 0, badField(name, v.MarshalTo(nil))
+		}
+		return ns, nil
+	}
+	b := zeekJSONText(v)
+	ns, ok := zeekSecondsNs(b)
+	if !ok {
+		return 0, badField(name, b)
+	}
+	return ns, nil
+}
+
+// zeekJSONCounter reads a count, falling back to alt when v is absent; 0 when both are.
+func zeekJSONCounter(v, alt *fastjson.Value, name string) (uint64, error) {
+	if zeekJSONAbsent(v) {
+		v = alt
+	}
+	return zeekJSONUint(v, math.MaxInt64, name)
 }
 
 func (p *zeekJSONParser) Parse(sc *Scratch, line []byte, r *flow.Record) error {
@@ -254,38 +346,29 @@ func (p *zeekJSONParser) Parse(sc *Scratch, line []byte, r *flow.Record) error {
 		return errZeekJSONNoPath
 	}
 
-	var buf [40]byte
-	t := zeekJSONText(l.ts, buf[:])
-	if t == nil {
-		return missingField("timestamp")
-	}
-	var ok bool
-	if r.Time, ok = parseTime(t, p.loc); !ok {
-		return badField("timestamp", t)
-	}
-	if err := zeekEndpoints(r, zeekJSONText(l.src, nil), nil, zeekJSONText(l.dst, nil), nil); err != nil {
+	if r.Time, err = zeekJSONTime(l.ts, p.loc); err != nil {
 		return err
 	}
-	if b := zeekJSONText(l.srcPort, buf[:]); b != nil {
-		if r.SrcPort, ok = flow.ParsePort(b); !ok {
-			return badField("src port", b)
-		}
+	if err := zeekEndpoints(r, zeekJSONText(l.src), nil, zeekJSONText(l.dst), nil); err != nil {
+		return err
 	}
-	if b := zeekJSONText(l.dstPort, buf[:]); b != nil {
-		if r.DstPort, ok = flow.ParsePort(b); !ok {
-			return badField("dst port", b)
-		}
+	port, err := zeekJSONUint(l.srcPort, math.MaxUint16, "src port")
+	if err != nil {
+		return err
 	}
-	if err := zeekSetProto(r, log, log == zeekConn || log == zeekDNS, zeekJSONText(l.proto, nil)); err != nil {
+	r.SrcPort = uint16(port)
+	if port, err = zeekJSONUint(l.dstPort, math.MaxUint16, "dst port"); err != nil {
+		return err
+	}
+	r.DstPort = uint16(port)
+	if err := zeekSetProto(r, log, log == zeekConn || log == zeekDNS, zeekJSONText(l.proto)); err != nil {
 		return err
 	}
 
 	switch log {
 	case zeekConn:
-		if b := zeekJSONText(l.duration, buf[:]); b != nil {
-			if r.Duration, ok = zeekSecondsNs(b); !ok {
-				return badField("duration", b)
-			}
+		if r.Duration, err = zeekJSONSeconds(l.duration, "duration"); err != nil {
+			return err
 		}
 		if r.BytesOut, err = zeekJSONCounter(l.origBytes, l.origIPBytes, "orig_bytes"); err != nil {
 			return err
@@ -301,16 +384,14 @@ func (p *zeekJSONParser) Parse(sc *Scratch, line []byte, r *flow.Record) error {
 		}
 	case zeekDNS:
 		r.Kind = flow.KindEvent
-		if b := zeekJSONText(l.query, nil); b != nil {
+		if b := zeekJSONText(l.query); b != nil {
 			r.DNSQuery = zeekString(b)
 		}
-		if b := zeekJSONText(l.qtype, buf[:]); b != nil {
-			t, ok := flow.ParseUint(b, math.MaxUint16)
-			if !ok {
-				return badField("dns qtype", b)
-			}
-			r.DNSType = uint16(t)
+		qtype, err := zeekJSONUint(l.qtype, math.MaxUint16, "dns qtype")
+		if err != nil {
+			return err
 		}
+		r.DNSType = uint16(qtype)
 		r.DNSAnswers = r.DNSAnswers[:0] // reuse the worker's backing array
 		if l.answers != nil {
 			if arr, err := l.answers.Array(); err == nil {
@@ -329,36 +410,19 @@ func (p *zeekJSONParser) Parse(sc *Scratch, line []byte, r *flow.Record) error {
 		}
 	case zeekSSL:
 		r.Kind = flow.KindEvent
-		if b := zeekJSONText(l.serverName, nil); b != nil {
+		if b := zeekJSONText(l.serverName); b != nil {
 			r.TLSSNI = zeekString(b)
 		}
 	case zeekHTTP:
 		r.Kind = flow.KindEvent
-		if b := zeekJSONText(l.host, nil); b != nil {
+		if b := zeekJSONText(l.host); b != nil {
 			r.HTTPHost = zeekString(b)
 		}
-		if b := zeekJSONText(l.userAgent, nil); b != nil {
+		if b := zeekJSONText(l.userAgent); b != nil {
 			r.UserAgent = zeekString(b)
 		}
 	}
 	return nil
-}
-
-// zeekJSONCounter reads a count, falling back to alt when v is absent; 0 when both are.
-func zeekJSONCounter(v, alt *fastjson.Value, name string) (uint64, error) {
-	if v == nil || v.Type() == fastjson.TypeNull {
-		v = alt
-	}
-	var buf [24]byte
-	b := zeekJSONText(v, buf[:])
-	if b == nil {
-		return 0, nil
-	}
-	n, ok := flow.ParseUint(b, math.MaxInt64)
-	if !ok {
-		return 0, badField(name, b)
-	}
-	return n, nil
 }
 
 // zeekTruncate shortens an error detail for the skip report.

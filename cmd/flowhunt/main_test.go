@@ -1,0 +1,181 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/flowhunt/flowhunt/internal/sim"
+)
+
+// cli runs flowhunt in-process and returns exit code, stdout and stderr.
+func cli(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// scenarioDir writes the seed-000 scenario (filterlog, rdns.txt, truth.json) into a temp dir.
+func scenarioDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir() + "/"
+	sc, err := sim.MinerNetwork(sim.Config{Hosts: 20, Days: 1, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.WriteScenario(sc, "filterlog", dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	garbage := filepath.Join(dir, "blob.bin")
+	os.WriteFile(garbage, []byte("\x7fELF\x02\x01\x01\x00\x00garbage\n\x00\x01"), 0o644)
+	f := func(name string, want int, stderrHas string, args ...string) {
+		t.Helper()
+		code, _, stderr := cli(t, args...)
+		if code != want || !strings.Contains(stderr, stderrHas) {
+			t.Errorf("%s: flowhunt %v = %d, stderr %q; want %d containing %q", name, args, code, stderr, want, stderrHas)
+		}
+	}
+	f("missing file", 2, "nope.log", "hunt", filepath.Join(dir, "nope.log"))
+	f("unrecognised file", 2, "blob.bin: not a recognised log format (tried", "hunt", garbage)
+	f("no paths", 2, "at least one PATH", "hunt")
+	f("bad flag", 2, "unknown flag", "hunt", "--nope", garbage)
+	f("bad cidr", 2, "10.0.0.0/33", "hunt", "--internal", "10.0.0.0/33", scenarioDir(t))
+	f("bad tz", 2, "--tz", "hunt", "--tz", "Mars/Olympus", garbage)
+	f("bad output", 2, "-o", "hunt", "-o", "xml", garbage)
+	f("bad category", 2, "--category", "hunt", "--category", "nonsense", garbage)
+	f("bad format", 2, "--format", "hunt", "--format", "pcapng", garbage)
+	f("unknown command", 2, "unknown command", "frobnicate")
+	f("version", 0, "", "version")
+}
+
+func TestHuntOutputs(t *testing.T) {
+	dir := scenarioDir(t)
+	logPath, rdns := dir+"flows.log", dir+"rdns.txt"
+
+	code, out, stderr := cli(t, "hunt", "--internal", "172.16.0.0/12", "--dns-map", rdns, "-o", "json", logPath)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var doc struct {
+		Hosts []struct {
+			IP       string `json:"ip"`
+			Findings []struct {
+				Category string `json:"category"`
+			} `json:"findings"`
+		} `json:"hosts"`
+		Summary struct {
+			Records  int64          `json:"records"`
+			Internal []string       `json:"internal"`
+			Formats  map[string]int `json:"formats"`
+		} `json:"summary"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("json: %v\n%s", err, out)
+	}
+	if doc.Summary.Records == 0 || doc.Summary.Formats["filterlog"] != 1 || doc.Summary.Internal[0] != "172.16.0.0/12" {
+		t.Errorf("summary %+v", doc.Summary)
+	}
+
+	// The hand-on list: one ip column, the two miners.
+	code, out, _ = cli(t, "hunt", "--internal", "172.16.0.0/12", "--dns-map", rdns, "-o", "ips", "--category", "miner", logPath)
+	if code != 0 || out != "ip\n172.16.0.10\n172.16.0.5\n" {
+		t.Errorf("ips: exit %d, got %q", code, out)
+	}
+	// CSV: header and one row per finding.
+	code, out, _ = cli(t, "hunt", "--internal", "172.16.0.0/12", "--dns-map", rdns, "-o", "csv", "--category", "miner", logPath)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != 0 || lines[0] != "ip,category,score,peers,reason" || len(lines) != 3 || !strings.HasPrefix(lines[1], "172.16.0.10,miner,") {
+		t.Errorf("csv: exit %d\n%s", code, out)
+	}
+	// Pivot from a pool address to its miner.
+	pool := strings.Fields(grepLine(t, rdns, "nanopool"))[0]
+	code, out, _ = cli(t, "hunt", "--internal", "172.16.0.0/12", "-o", "ips", "--pivot", pool, logPath)
+	if code != 0 || out != "ip\n172.16.0.10\n" {
+		t.Errorf("pivot %s: exit %d, got %q", pool, code, out)
+	}
+	// --out writes a file; table output carries the summary.
+	outFile := filepath.Join(t.TempDir(), "r.txt")
+	code, _, _ = cli(t, "hunt", "--internal", "172.16.0.0/12", "--dns-map", rdns, "-o", "table", "--out", outFile, logPath)
+	table, _ := os.ReadFile(outFile)
+	if code != 0 || !strings.Contains(string(table), "RANK") || !strings.Contains(string(table), "internal (given): 172.16.0.0/12") {
+		t.Errorf("table: exit %d\n%s", code, table)
+	}
+}
+
+func TestConfigFile(t *testing.T) {
+	dir := scenarioDir(t)
+	cfg := filepath.Join(t.TempDir(), "site.yaml")
+	os.WriteFile(cfg, []byte("internal: [172.16.0.0/12]\ndns-map: "+dir+"rdns.txt\noutput: ips\ncategory: miner\ndetectors:\n  miner: {min_conns: 1}\n"), 0o644)
+	code, out, stderr := cli(t, "hunt", "--config", cfg, dir+"flows.log")
+	if code != 0 || out != "ip\n172.16.0.10\n172.16.0.5\n" {
+		t.Errorf("config: exit %d, out %q, stderr %q", code, out, stderr)
+	}
+	// The command line wins over the file.
+	code, out, _ = cli(t, "hunt", "--config", cfg, "--category", "talker", dir+"flows.log")
+	if code != 0 || !strings.Contains(out, "172.16.0.4\n") { // the busy build server: a talker, not a miner
+		t.Errorf("flag override: exit %d, out %q", code, out)
+	}
+	// A miner threshold above every host's count silences the detector.
+	os.WriteFile(cfg, []byte("internal: [172.16.0.0/12]\ndns-map: "+dir+"rdns.txt\noutput: ips\ncategory: miner\ndetectors:\n  miner: {min_conns: 100000000}\n"), 0o644)
+	if code, out, _ = cli(t, "hunt", "--config", cfg, dir+"flows.log"); code != 0 || out != "ip\n" {
+		t.Errorf("threshold from config not applied: exit %d, out %q", code, out)
+	}
+	f := func(content, stderrHas string) {
+		t.Helper()
+		os.WriteFile(cfg, []byte(content), 0o644)
+		code, _, stderr := cli(t, "hunt", "--config", cfg, dir+"flows.log")
+		if code != 2 || !strings.Contains(stderr, stderrHas) {
+			t.Errorf("config %q: exit %d, stderr %q; want 2 with %q", content, code, stderr, stderrHas)
+		}
+	}
+	f("internl: [10.0.0.0/8]\n", `unknown key "internl"`)
+	f("detectors:\n  miner: {min_cons: 3}\n", "min_cons")
+	f("internal: [10.0.0.0/8\n", "site.yaml")
+	f("infer-internal: maybe\n", "infer-internal")
+}
+
+func TestHelpAndCompletion(t *testing.T) {
+	code, out, _ := cli(t, "hunt", "--help")
+	if code != 0 || !strings.Contains(out, "--infer-internal") || !strings.Contains(out, "Examples:") {
+		t.Errorf("help: exit %d\n%s", code, out)
+	}
+	code, out, _ = cli(t, "completion", "bash")
+	if code != 0 || !strings.Contains(out, "bash completion") {
+		t.Errorf("completion: exit %d", code)
+	}
+}
+
+func TestDemo(t *testing.T) {
+	code, out, stderr := cli(t, "demo", "--hosts", "20", "--days", "1")
+	if code != 0 || !strings.Contains(out, "172.16.0.10") || !strings.Contains(out, "miner:") {
+		t.Errorf("demo: exit %d\n%s\n%s", code, out, stderr)
+	}
+	if code, _, stderr := cli(t, "demo", "--hosts", "3"); code != 2 || !strings.Contains(stderr, "at least 8 hosts") {
+		t.Errorf("demo with 3 hosts: exit %d, %s", code, stderr)
+	}
+}
+
+func grepLine(t *testing.T, path, substr string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if strings.Contains(l, substr) {
+			return l
+		}
+	}
+	t.Fatalf("%s: no line with %q", path, substr)
+	return ""
+}
