@@ -29,7 +29,10 @@ func (n *net) conns(src, dst string, port uint16, count int, bytes uint64) {
 	}
 }
 
-func (n *net) name(addr, name string) { a := netip.MustParseAddr(addr); n.names[a] = append(n.names[a], name) }
+func (n *net) name(addr, name string) {
+	a := netip.MustParseAddr(addr)
+	n.names[a] = append(n.names[a], name)
+}
 
 func (n *net) view(t *testing.T) engine.View {
 	t.Helper()
