@@ -98,6 +98,7 @@ Exit status: 0 done (whether or not hosts were flagged), 2 usage error or unread
 	fl.IntVar(&f.workers, "workers", 0, "parse workers (default: one per CPU)")
 	fl.StringVar(&f.config, "config", "", "read flag defaults from a YAML `FILE` (keys are flag names; detector thresholds under 'detectors:')")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no warnings on stderr")
+	addProfileFlags(cmd)
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "json", "csv", "ips"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(ingest.FormatNames(), cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("category", cobra.FixedCompletions(detect.Categories, cobra.ShellCompDirectiveNoFileComp))

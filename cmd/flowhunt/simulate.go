@@ -28,7 +28,7 @@ directory) and "bench" (a seed-003-layout CSV of --records flows, streamed, for 
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			switch scenario {
 			case "bench":
-				if format != "csv" {
+				if cmd.Flags().Changed("format") && format != "csv" {
 					return usageErr("scenario bench writes csv only")
 				}
 				return withOut(cmd, out, func(w io.Writer) error { return sim.WriteBenchCSV(w, records, seed) })

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"iter"
 	"net/netip"
+	"runtime"
 	"slices"
 	"sync"
 
@@ -25,20 +26,28 @@ type pairKey struct {
 	proto    uint8
 }
 
-type pairAcc struct {
-	key               pairKey
-	count, blocked    int64
-	bytesOut, bytesIn uint64
-	pktsOut, pktsIn   uint64
-	first, last       int64
-	durTotal, durMax  int64
-	times             []uint32
-	compactedLen      int
-	capped            bool
+// entry is a flow as a worker hands it to a partition: fixed-size, pointer-free, copied in
+// batches so no channel operation happens per record.
+type entry struct {
+	time, dur                          int64
+	src, dst                           addr16
+	bytesOut, bytesIn, pktsOut, pktsIn uint64
+	dport                              uint16
+	proto                              uint8
+	action                             flow.Action
+}
+
+const (
+	batchSize = 2048
+	chunkSize = 1 << 12 // pairs per storage chunk
+)
+
+type batch struct {
+	flows  []entry
+	events []flow.Record // records with names (deep copies): DNS answers, SNI, HTTP Host
 }
 
 type hostAcc struct {
-	key      addr16
 	curHour  int64
 	curFlows uint32
 	hourly   map[int64]uint32
@@ -55,95 +64,231 @@ func (h *hostAcc) flush() {
 	h.curFlows = 0
 }
 
-// Aggregator accumulates records into per-worker shards. Make one with NewAggregator, hand
-// NewShard to ingest.Run (one shard per worker), then call Merge once all input is read.
+// Aggregator accumulates records. Workers each get a Shard (NewShard) that routes their records,
+// in batches, to aggregation partitions chosen by a hash of the source address: every pair and
+// every originating host lives in exactly one partition, so nothing is held twice and nothing
+// needs merging. Partitions run in their own goroutines; Merge stops them and builds the View.
 type Aggregator struct {
+	start  sync.Once
+	parts  []*partition
+	free   chan *batch
 	mu     sync.Mutex
 	shards []*Shard
+	wg     sync.WaitGroup
 }
 
-// NewAggregator returns an empty Aggregator.
+// NewAggregator returns an empty Aggregator with one partition per CPU.
 func NewAggregator() *Aggregator { return &Aggregator{} }
 
-// NewShard returns the accumulator for one worker; it is an ingest.Sink.
+func (a *Aggregator) startParts() {
+	a.start.Do(func() {
+		n := max(runtime.GOMAXPROCS(0), 1)
+		a.free = make(chan *batch, 8*n*n)
+		for range n {
+			p := &partition{
+				in:      make(chan *batch, 8),
+				pairIdx: make(map[pairKey]int32, 1<<12),
+				hosts:   make(map[addr16]*hostAcc, 1<<8),
+				names:   make(map[addr16][]string),
+				first:   1<<63 - 1,
+				last:    -1 << 63,
+			}
+			a.parts = append(a.parts, p)
+			a.wg.Add(1)
+			go func() {
+				defer a.wg.Done()
+				p.run(a.free)
+			}()
+		}
+	})
+}
+
+// NewShard returns the record sink for one worker; it is an ingest.Sink and is not safe for
+// concurrent use.
 func (a *Aggregator) NewShard() *Shard {
-	s := &Shard{
-		pairIdx: make(map[pairKey]int32, 1<<12),
-		hostIdx: make(map[addr16]int32, 1<<8),
-		names:   make(map[addr16][]string),
-		first:   1<<63 - 1,
-		last:    -1 << 63,
-	}
+	a.startParts()
+	s := &Shard{agg: a, pending: make([]*batch, len(a.parts))}
 	a.mu.Lock()
 	a.shards = append(a.shards, s)
 	a.mu.Unlock()
 	return s
 }
 
-// Shard accumulates one worker's records; it is not safe for concurrent use.
+// Shard batches one worker's records per partition.
 type Shard struct {
+	agg     *Aggregator
+	pending []*batch
+}
+
+func (s *Shard) batchFor(src *addr16) (int, *batch) {
+	// FNV-1a over the last 4 bytes (the IPv4 address, or the IPv6 interface id's tail) and the
+	// first 8, enough to spread hosts evenly.
+	h := uint32(2166136261)
+	for _, b := range src[12:] {
+		h = (h ^ uint32(b)) * 16777619
+	}
+	for _, b := range src[:8] {
+		h = (h ^ uint32(b)) * 16777619
+	}
+	i := int(h % uint32(len(s.pending)))
+	b := s.pending[i]
+	if b == nil {
+		select {
+		case b = <-s.agg.free:
+			b.flows, b.events = b.flows[:0], b.events[:0]
+		default:
+			b = &batch{flows: make([]entry, 0, batchSize)}
+		}
+		s.pending[i] = b
+	}
+	return i, b
+}
+
+// Add routes one record to its partition. It copies the record into a batch: it allocates
+// nothing per flow, and deep-copies only records that carry names.
+func (s *Shard) Add(r *flow.Record) {
+	if r.Kind == flow.KindEvent && !r.HasNames() {
+		return // an application event that names nothing adds nothing
+	}
+	src := r.Src.As16()
+	i, b := s.batchFor(&src)
+	if r.HasNames() {
+		cp := *r
+		cp.DNSAnswers = slices.Clone(r.DNSAnswers)
+		b.events = append(b.events, cp)
+	} else {
+		b.flows = append(b.flows, entry{
+			time: r.Time, dur: r.Duration, src: src, dst: r.Dst.As16(),
+			bytesOut: r.BytesOut, bytesIn: r.BytesIn, pktsOut: r.PktsOut, pktsIn: r.PktsIn,
+			dport: r.DstPort, proto: r.Proto, action: r.Action,
+		})
+	}
+	if len(b.flows)+len(b.events) >= batchSize {
+		s.agg.parts[i].in <- b
+		s.pending[i] = nil
+	}
+}
+
+func (s *Shard) flush() {
+	for i, b := range s.pending {
+		if b != nil && len(b.flows)+len(b.events) > 0 {
+			s.agg.parts[i].in <- b
+		}
+		s.pending[i] = nil
+	}
+}
+
+// partition owns the aggregates of the sources hashed to it; only its goroutine touches them.
+type partition struct {
+	in          chan *batch
 	pairIdx     map[pairKey]int32
-	pairs       []pairAcc
-	hostIdx     map[addr16]int32
-	hosts       []hostAcc
+	chunks      [][]Pair
+	npairs      int32
+	hosts       map[addr16]*hostAcc
 	names       map[addr16][]string
 	first, last int64
 	fields      FieldSet
 	flows       int64
+	sorted      []*Pair // set by finish
 }
 
-// Add folds one record into the shard. It allocates only when it meets a new pair, host or name,
-// or grows a pair's timestamp set.
-func (s *Shard) Add(r *flow.Record) {
-	s.addNames(r)
+func (p *partition) run(free chan *batch) {
+	for b := range p.in {
+		for i := range b.flows {
+			p.add(&b.flows[i])
+		}
+		for i := range b.events {
+			p.addRecord(&b.events[i])
+		}
+		select {
+		case free <- b:
+		default:
+		}
+	}
+	p.finish()
+}
+
+// finish runs in the partition's goroutine once input ends, so partitions finalise in parallel:
+// it compacts every pair's timestamp set and sorts the partition's pairs.
+func (p *partition) finish() {
+	p.sorted = make([]*Pair, p.npairs)
+	for i := range p.npairs {
+		pr := p.pair(i)
+		pr.compactTimes()
+		pr.compacted = 0 // aggregation bookkeeping: a finished Pair holds only its data
+		p.sorted[i] = pr
+	}
+	p.pairIdx = nil // no longer needed; free it before the sort
+	slices.SortFunc(p.sorted, comparePairs)
+	for _, h := range p.hosts {
+		h.flush()
+	}
+}
+
+func (p *partition) pair(i int32) *Pair { return &p.chunks[i/chunkSize][i%chunkSize] }
+
+func (p *partition) addRecord(r *flow.Record) {
+	p.addNames(r)
 	if r.Kind == flow.KindEvent {
 		return
 	}
-	s.flows++
-	k := pairKey{src: r.Src.As16(), dst: r.Dst.As16(), dport: r.DstPort, proto: r.Proto}
-	i, ok := s.pairIdx[k]
-	if !ok {
-		i = int32(len(s.pairs))
-		s.pairIdx[k] = i
-		s.pairs = append(s.pairs, pairAcc{key: k, first: r.Time, last: r.Time})
-	}
-	p := &s.pairs[i]
-	p.count++
-	if r.Action == flow.ActionBlock {
-		p.blocked++
-	}
-	p.bytesOut += r.BytesOut
-	p.bytesIn += r.BytesIn
-	p.pktsOut += r.PktsOut
-	p.pktsIn += r.PktsIn
-	p.first = min(p.first, r.Time)
-	p.last = max(p.last, r.Time)
-	if r.Duration > 0 {
-		p.durTotal += r.Duration
-		p.durMax = max(p.durMax, r.Duration)
-		s.fields.Duration = true
-	}
-	s.first = min(s.first, r.Time)
-	s.last = max(s.last, r.Time)
-	if r.Time != 0 {
-		s.fields.Times = true
-	}
-	if r.BytesIn != 0 {
-		s.fields.BytesIn = true
-	}
-	if r.Action != flow.ActionUnknown {
-		s.fields.Action = true
-	}
-	p.addTime(unixSecond(r.Time))
+	p.add(&entry{
+		time: r.Time, dur: r.Duration, src: r.Src.As16(), dst: r.Dst.As16(),
+		bytesOut: r.BytesOut, bytesIn: r.BytesIn, pktsOut: r.PktsOut, pktsIn: r.PktsIn,
+		dport: r.DstPort, proto: r.Proto, action: r.Action,
+	})
+}
 
-	hi, ok := s.hostIdx[k.src]
+// add folds one flow into its pair and its source host. It allocates only for a new pair or
+// host, or to grow a pair's timestamp set.
+func (p *partition) add(e *entry) {
+	p.flows++
+	k := pairKey{src: e.src, dst: e.dst, dport: e.dport, proto: e.proto}
+	i, ok := p.pairIdx[k]
 	if !ok {
-		hi = int32(len(s.hosts))
-		s.hostIdx[k.src] = hi
-		s.hosts = append(s.hosts, hostAcc{key: k.src})
+		i = p.npairs
+		p.npairs++
+		if int(i/chunkSize) == len(p.chunks) {
+			p.chunks = append(p.chunks, make([]Pair, chunkSize))
+		}
+		p.pairIdx[k] = i
+		*p.pair(i) = Pair{Src: addrOf(e.src), Dst: addrOf(e.dst), DstPort: e.dport, Proto: e.proto, First: e.time, Last: e.time}
 	}
-	h := &s.hosts[hi]
-	hour := floorDiv(r.Time, 3600e9)
+	pr := p.pair(i)
+	pr.Count++
+	if e.action == flow.ActionBlock {
+		pr.Blocked++
+	}
+	pr.BytesOut += e.bytesOut
+	pr.BytesIn += e.bytesIn
+	pr.PktsOut += e.pktsOut
+	pr.PktsIn += e.pktsIn
+	pr.First = min(pr.First, e.time)
+	pr.Last = max(pr.Last, e.time)
+	if e.dur > 0 {
+		pr.DurationTotal += e.dur
+		pr.DurationMax = max(pr.DurationMax, e.dur)
+		p.fields.Duration = true
+	}
+	p.first = min(p.first, e.time)
+	p.last = max(p.last, e.time)
+	if e.time != 0 {
+		p.fields.Times = true
+	}
+	if e.bytesIn != 0 {
+		p.fields.BytesIn = true
+	}
+	if e.action != flow.ActionUnknown {
+		p.fields.Action = true
+	}
+	pr.addTime(unixSecond(e.time))
+
+	h := p.hosts[e.src]
+	if h == nil {
+		h = &hostAcc{}
+		p.hosts[e.src] = h
+	}
+	hour := floorDiv(e.time, 3600e9)
 	if h.curFlows != 0 && h.curHour != hour {
 		h.flush()
 	}
@@ -173,157 +318,140 @@ func floorDiv(a, b int64) int64 {
 // addTime appends a second unless it repeats the last one; the set is sorted and deduplicated
 // whenever it has doubled since the last time, so unsorted input stays bounded by the distinct
 // seconds, not the flows.
-func (p *pairAcc) addTime(sec uint32) {
-	n := len(p.times)
-	if p.capped || (n > 0 && p.times[n-1] == sec) {
+func (p *Pair) addTime(sec uint32) {
+	n := len(p.Times)
+	if p.TimesCapped || (n > 0 && p.Times[n-1] == sec) {
 		return
 	}
-	p.times = append(p.times, sec)
-	if len(p.times) >= 2*p.compactedLen+1024 {
-		p.compact()
+	p.Times = append(p.Times, sec)
+	if len(p.Times) >= 2*int(p.compacted)+1024 {
+		p.compactTimes()
 	}
 }
 
-func (p *pairAcc) compact() {
-	slices.Sort(p.times)
-	p.times = slices.Compact(p.times)
-	if len(p.times) > MaxPairTimes {
-		p.times = p.times[:MaxPairTimes]
-		p.capped = true
+func (p *Pair) compactTimes() {
+	slices.Sort(p.Times)
+	p.Times = slices.Compact(p.Times)
+	if len(p.Times) > MaxPairTimes {
+		p.Times = p.Times[:MaxPairTimes]
+		p.TimesCapped = true
 	}
-	p.compactedLen = len(p.times)
+	p.Times = slices.Clip(p.Times)
+	p.compacted = int32(len(p.Times))
 }
 
-func (s *Shard) addNames(r *flow.Record) {
+func (p *partition) addNames(r *flow.Record) {
 	if r.DNSQuery != "" {
-		s.fields.DNS = true
+		p.fields.DNS = true
 		for _, a := range r.DNSAnswers {
-			s.addName(a.As16(), r.DNSQuery)
+			p.addName(a.As16(), r.DNSQuery)
 		}
 	}
 	if r.TLSSNI != "" {
-		s.fields.TLSSNI = true
-		s.addName(r.Dst.As16(), r.TLSSNI)
+		p.fields.TLSSNI = true
+		p.addName(r.Dst.As16(), r.TLSSNI)
 	}
 	if r.HTTPHost != "" {
-		s.fields.HTTPHost = true
+		p.fields.HTTPHost = true
 		if _, err := netip.ParseAddr(r.HTTPHost); err != nil {
-			s.addName(r.Dst.As16(), r.HTTPHost)
+			p.addName(r.Dst.As16(), r.HTTPHost)
 		}
 	}
 }
 
-func (s *Shard) addName(a addr16, name string) {
-	names := s.names[a]
+func (p *partition) addName(a addr16, name string) {
+	names := p.names[a]
 	if len(names) >= maxNames || slices.Contains(names, name) {
 		return
 	}
-	s.names[a] = append(names, name)
+	p.names[a] = append(names, name)
 }
 
-// Merge combines the shards into one Memory view. The scope is applied later with Apply, once
-// internal ranges are known (they may be inferred from the merged data).
+// Merge flushes every shard, stops the partitions and builds the Memory view. Call it once, after
+// every worker has stopped adding. The scope is applied later with Apply, once internal ranges
+// are known (they may be inferred from the merged data).
 func (a *Aggregator) Merge() *Memory {
+	a.startParts()
 	a.mu.Lock()
-	shards := a.shards
+	for _, s := range a.shards {
+		s.flush()
+	}
 	a.shards = nil
 	a.mu.Unlock()
-	m := &Memory{first: 1<<63 - 1, last: -1 << 63, names: map[netip.Addr][]string{}}
-	if len(shards) == 0 {
-		m.first, m.last = 0, 0
-		return m
+	for _, p := range a.parts {
+		close(p.in)
 	}
-	// Merge every shard into the largest one.
-	slices.SortFunc(shards, func(x, y *Shard) int { return cmp.Compare(len(y.pairs), len(x.pairs)) })
-	base := shards[0]
-	for _, s := range shards[1:] {
-		for i := range s.pairs {
-			sp := &s.pairs[i]
-			bi, ok := base.pairIdx[sp.key]
-			if !ok {
-				base.pairIdx[sp.key] = int32(len(base.pairs))
-				base.pairs = append(base.pairs, *sp)
-				continue
-			}
-			bp := &base.pairs[bi]
-			bp.count += sp.count
-			bp.blocked += sp.blocked
-			bp.bytesOut += sp.bytesOut
-			bp.bytesIn += sp.bytesIn
-			bp.pktsOut += sp.pktsOut
-			bp.pktsIn += sp.pktsIn
-			bp.first = min(bp.first, sp.first)
-			bp.last = max(bp.last, sp.last)
-			bp.durTotal += sp.durTotal
-			bp.durMax = max(bp.durMax, sp.durMax)
-			bp.capped = bp.capped || sp.capped
-			bp.times = append(bp.times, sp.times...)
-		}
-		for i := range s.hosts {
-			sh := &s.hosts[i]
-			sh.flush()
-			bi, ok := base.hostIdx[sh.key]
-			if !ok {
-				base.hostIdx[sh.key] = int32(len(base.hosts))
-				base.hosts = append(base.hosts, *sh)
-				continue
-			}
-			bh := &base.hosts[bi]
-			bh.flush()
-			if bh.hourly == nil {
-				bh.hourly = sh.hourly
-				continue
-			}
-			for h, n := range sh.hourly {
-				bh.hourly[h] += n
-			}
-		}
-		for k, names := range s.names {
-			for _, n := range names {
-				base.addName(k, n)
-			}
-		}
-		base.first = min(base.first, s.first)
-		base.last = max(base.last, s.last)
-		base.flows += s.flows
-		mergeFields(&base.fields, s.fields)
-	}
-	if base.flows == 0 {
-		base.first, base.last = 0, 0
-	}
-	m.first, m.last, m.fields, m.flows = base.first, base.last, base.fields, base.flows
+	a.wg.Wait()
 
-	m.pairs = make([]Pair, len(base.pairs))
-	for i := range base.pairs {
-		bp := &base.pairs[i]
-		bp.compact()
-		m.pairs[i] = Pair{
-			Src: addrOf(bp.key.src), Dst: addrOf(bp.key.dst), DstPort: bp.key.dport, Proto: bp.key.proto,
-			Count: bp.count, Blocked: bp.blocked, BytesOut: bp.bytesOut, BytesIn: bp.bytesIn,
-			PktsOut: bp.pktsOut, PktsIn: bp.pktsIn, First: bp.first, Last: bp.last,
-			DurationTotal: bp.durTotal, DurationMax: bp.durMax, Times: bp.times, TimesCapped: bp.capped,
-		}
+	m := &Memory{first: 1<<63 - 1, last: -1 << 63, names: map[netip.Addr][]string{}, hourly: map[netip.Addr][]HourCount{}}
+	lists := make([][]*Pair, 0, len(a.parts))
+	for _, p := range a.parts {
+		lists = append(lists, p.sorted)
 	}
 	// Sorted by (src, dst, port, proto): a host's pairs are contiguous, and per-host distinct
-	// counts need one pass.
-	slices.SortFunc(m.pairs, comparePairs)
-
-	m.hourly = make(map[netip.Addr][]HourCount, len(base.hosts))
-	for i := range base.hosts {
-		h := &base.hosts[i]
-		h.flush()
-		hc := make([]HourCount, 0, len(h.hourly))
-		for hour, n := range h.hourly {
-			hc = append(hc, HourCount{Hour: hour, Flows: n})
+	// counts need one pass. Partitions sorted their own pairs in parallel; merging is O(n).
+	m.pairs = mergeSorted(lists)
+	for _, p := range a.parts {
+		for k, h := range p.hosts {
+			hc := make([]HourCount, 0, len(h.hourly))
+			for hour, n := range h.hourly {
+				hc = append(hc, HourCount{Hour: hour, Flows: n})
+			}
+			slices.SortFunc(hc, func(x, y HourCount) int { return cmp.Compare(x.Hour, y.Hour) })
+			m.hourly[addrOf(k)] = hc
 		}
-		slices.SortFunc(hc, func(x, y HourCount) int { return cmp.Compare(x.Hour, y.Hour) })
-		m.hourly[addrOf(h.key)] = hc
+		for k, names := range p.names {
+			a := addrOf(k)
+			cur := m.names[a]
+			for _, n := range names {
+				if len(cur) < maxNames && !slices.Contains(cur, n) {
+					cur = append(cur, n)
+				}
+			}
+			m.names[a] = cur
+		}
+		if p.flows > 0 {
+			m.first, m.last = min(m.first, p.first), max(m.last, p.last)
+		}
+		m.flows += p.flows
+		mergeFields(&m.fields, p.fields)
+		p.hosts, p.names, p.sorted, p.chunks = nil, nil, nil, nil
 	}
-	for k, names := range base.names {
+	if m.flows == 0 {
+		m.first, m.last = 0, 0
+	}
+	for _, names := range m.names {
 		slices.Sort(names)
-		m.names[addrOf(k)] = names
 	}
 	return m
+}
+
+// mergeSorted merges sorted lists pairwise until one is left.
+func mergeSorted(lists [][]*Pair) []*Pair {
+	if len(lists) == 0 {
+		return nil
+	}
+	for len(lists) > 1 {
+		var next [][]*Pair
+		for i := 0; i < len(lists); i += 2 {
+			if i+1 == len(lists) {
+				next = append(next, lists[i])
+				continue
+			}
+			x, y := lists[i], lists[i+1]
+			out := make([]*Pair, 0, len(x)+len(y))
+			for len(x) > 0 && len(y) > 0 {
+				if comparePairs(x[0], y[0]) <= 0 {
+					out, x = append(out, x[0]), x[1:]
+				} else {
+					out, y = append(out, y[0]), y[1:]
+				}
+			}
+			next = append(next, append(append(out, x...), y...))
+		}
+		lists = next
+	}
+	return lists[0]
 }
 
 func mergeFields(dst *FieldSet, src FieldSet) {
@@ -338,7 +466,7 @@ func mergeFields(dst *FieldSet, src FieldSet) {
 
 func addrOf(k addr16) netip.Addr { return netip.AddrFrom16(k).Unmap() }
 
-func comparePairs(x, y Pair) int {
+func comparePairs(x, y *Pair) int {
 	if c := x.Src.Compare(y.Src); c != 0 {
 		return c
 	}
@@ -357,7 +485,7 @@ type Memory struct {
 	first, last int64
 	flows       int64
 	fields      FieldSet
-	pairs       []Pair
+	pairs       []*Pair
 	hourly      map[netip.Addr][]HourCount
 	names       map[netip.Addr][]string
 
@@ -377,7 +505,7 @@ func (m *Memory) Activities() []netscope.Activity {
 	idx := map[netip.Addr]int{}
 	var lastSrc, lastDst netip.Addr
 	for i := range m.pairs {
-		p := &m.pairs[i]
+		p := m.pairs[i]
 		flows[p.Src] += p.Count
 		if p.Dst != p.Src {
 			flows[p.Dst] += p.Count
@@ -438,7 +566,7 @@ func (m *Memory) Apply(scope *netscope.Scope) {
 		var connsOut, extConns int64
 		var sent, recv, extSent, extRecv uint64
 		for i := start; i < end; i++ {
-			p := &m.pairs[i]
+			p := m.pairs[i]
 			ports[p.DstPort] = struct{}{}
 			newDst := i == start || m.pairs[i-1].Dst != p.Dst
 			dstInternal := scope.Contains(p.Dst)
@@ -469,7 +597,7 @@ func (m *Memory) Apply(scope *netscope.Scope) {
 	}
 	// Responder side, after every originator exists, so pointers into m.hosts stay valid.
 	for i := range m.pairs {
-		p := &m.pairs[i]
+		p := m.pairs[i]
 		d := host(p.Dst)
 		d.ConnsIn += p.Count
 		d.BytesSent += p.BytesIn
@@ -490,7 +618,7 @@ func (m *Memory) Fields() FieldSet { return m.fields }
 func (m *Memory) Pairs() iter.Seq[*Pair] {
 	return func(yield func(*Pair) bool) {
 		for i := range m.pairs {
-			if !yield(&m.pairs[i]) {
+			if !yield(m.pairs[i]) {
 				return
 			}
 		}
@@ -499,10 +627,10 @@ func (m *Memory) Pairs() iter.Seq[*Pair] {
 
 // PairsFrom yields the pairs src originated.
 func (m *Memory) PairsFrom(src netip.Addr) iter.Seq[*Pair] {
-	start, _ := slices.BinarySearchFunc(m.pairs, src, func(p Pair, a netip.Addr) int { return p.Src.Compare(a) })
+	start, _ := slices.BinarySearchFunc(m.pairs, src, func(p *Pair, a netip.Addr) int { return p.Src.Compare(a) })
 	return func(yield func(*Pair) bool) {
 		for i := start; i < len(m.pairs) && m.pairs[i].Src == src; i++ {
-			if !yield(&m.pairs[i]) {
+			if !yield(m.pairs[i]) {
 				return
 			}
 		}

@@ -31,6 +31,8 @@ type Pair struct {
 	// Times holds the distinct Unix seconds at which flows started, sorted ascending.
 	Times       []uint32
 	TimesCapped bool
+
+	compacted int32 // len(Times) at the last sort, while aggregating
 }
 
 // Host aggregates one address over all its flows. Counters ending in Out are for flows the host
@@ -59,7 +61,8 @@ type HourCount struct {
 	Flows uint32
 }
 
-// HourOfDay folds Hourly into 24 buckets in loc (UTC when nil).
+// HourOfDay folds Hourly into 24 local hour-of-day buckets. offsetSeconds gives the zone's offset
+// from UTC at a Unix time (nil is UTC); half-hour zones put an hour in the bucket it starts in.
 func (h *Host) HourOfDay(offsetSeconds func(unix int64) int) [24]uint64 {
 	var out [24]uint64
 	for _, hc := range h.Hourly {
@@ -67,7 +70,7 @@ func (h *Host) HourOfDay(offsetSeconds func(unix int64) int) [24]uint64 {
 		if offsetSeconds != nil {
 			t += int64(offsetSeconds(t))
 		}
-		out[((t/3600)%24+24)%24] += uint64(hc.Flows)
+		out[(floorDiv(t, 3600)%24+24)%24] += uint64(hc.Flows)
 	}
 	return out
 }

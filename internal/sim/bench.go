@@ -11,9 +11,11 @@ import (
 )
 
 // WriteBenchCSV streams n flows in seed 003's CSV layout for throughput benchmarks: 5,000
-// internal hosts in 120.18.0.0/16 (a public range used internally, as in the seed) talking to
-// 200,000 external addresses with Zipf popularity, over one day in time order. It holds no
-// records in memory, so n can be any size.
+// internal hosts in 120.18.0.0/16 (a public range used internally, as in the seed) over one day
+// in time order. Like real hosts, each has a working set of 20-200 destinations drawn from
+// 200,000 external addresses by Zipf popularity, which takes 90% of its flows; the rest go to
+// fresh Zipf draws. A destination serves one port. It
+// holds no records in memory, so n can be any size.
 func WriteBenchCSV(w io.Writer, n int, seed uint64) error {
 	rng := rand.New(rand.NewPCG(seed, 0xbe4c4))
 	g := &gen{rng: rng}
@@ -23,6 +25,14 @@ func WriteBenchCSV(w io.Writer, n int, seed uint64) error {
 		ext[i] = g.rng4()
 	}
 	pick := zipf(externals, 1.05)
+	working := make([][]int32, hosts)
+	for h := range working {
+		ws := make([]int32, 20+rng.IntN(181))
+		for i := range ws {
+			ws[i] = int32(pick(rng))
+		}
+		working[h] = ws
+	}
 	ports := []uint16{443, 443, 443, 80, 53, 123, 8080, 22}
 	protos := []uint8{flow.ProtoTCP, flow.ProtoTCP, flow.ProtoTCP, flow.ProtoTCP, flow.ProtoUDP, flow.ProtoUDP, flow.ProtoTCP, flow.ProtoTCP}
 	start := time.Date(2021, 8, 18, 0, 0, 0, 0, time.UTC).UnixNano()
@@ -33,9 +43,14 @@ func WriteBenchCSV(w io.Writer, n int, seed uint64) error {
 	var r flow.Record
 	for i := range n {
 		h := rng.IntN(hosts)
-		k := rng.IntN(len(ports))
+		d := int32(pick(rng))
+		if rng.IntN(10) != 0 {
+			d = working[h][rng.IntN(len(working[h]))]
+		}
+		dst := ext[d]
+		k := int(d) % len(ports) // a destination serves one service, as real servers do
 		r = flow.Record{
-			Time: start + int64(i)*step, Src: netip.AddrFrom4([4]byte{120, 18, byte(h >> 8), byte(h)}), Dst: ext[pick(rng)],
+			Time: start + int64(i)*step, Src: netip.AddrFrom4([4]byte{120, 18, byte(h >> 8), byte(h)}), Dst: dst,
 			SrcPort: uint16(32768 + rng.IntN(28000)), DstPort: ports[k], Proto: protos[k], BytesOut: uint64(40 + rng.IntN(1400)),
 		}
 		buf = appendCSV(buf[:0], &r)
