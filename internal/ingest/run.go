@@ -186,17 +186,20 @@ func (s *splitter) run(r io.Reader, blockSize int) error {
 		m, err := readFull(r, buf[n:])
 		n += m
 		eof := err != nil
+		var readErr error // a compressed stream that ends early, or an I/O error
 		if err != nil && err != io.EOF {
-			// A compressed stream that ends early or a read error: keep what was read, say so.
-			s.stats.mu.Lock()
-			s.stats.addSkip("input truncated", s.line, fmt.Sprintf("read error after line %d: %v", s.line-1, err), 1)
-			s.stats.mu.Unlock()
+			readErr = err
 		}
 		data := buf[:n]
+		if readErr != nil {
+			// The last line was cut by the failure: parsing it would invent values.
+			data = data[:bytes.LastIndexByte(data, '\n')+1]
+		}
 		if discarding {
 			i := bytes.IndexByte(data, '\n')
 			if i < 0 {
 				if eof {
+					s.truncated(readErr)
 					break
 				}
 				n = 0
@@ -211,7 +214,7 @@ func (s *splitter) run(r io.Reader, blockSize int) error {
 			cut := bytes.LastIndexByte(data, '\n')
 			if cut < 0 {
 				if len(buf) < maxLine {
-					nb := make([]byte, 2*len(buf))
+					nb := make([]byte, min(2*len(buf), maxLine))
 					n = copy(nb, data)
 					buf = nb
 					continue
@@ -224,7 +227,11 @@ func (s *splitter) run(r io.Reader, blockSize int) error {
 			}
 			data, rest = data[:cut+1], data[cut+1:]
 		}
-		if !s.dispatch(data) || eof {
+		ok := s.dispatch(data)
+		if eof {
+			s.truncated(readErr)
+		}
+		if !ok || eof {
 			break
 		}
 		nb := make([]byte, max(blockSize, len(rest)*2))
@@ -235,6 +242,16 @@ func (s *splitter) run(r io.Reader, blockSize int) error {
 	s.stats.Lines = s.line - 1
 	s.stats.mu.Unlock()
 	return nil
+}
+
+// truncated records a read failure as one skip at the line it cut (nothing when err is nil).
+func (s *splitter) truncated(err error) {
+	if err == nil {
+		return
+	}
+	s.stats.mu.Lock()
+	s.stats.addSkip("input truncated", s.line, fmt.Sprintf("read error after line %d: %v", s.line-1, err), 1)
+	s.stats.mu.Unlock()
 }
 
 // readFull reads until p is full or the reader fails, returning io.EOF only for a clean end.

@@ -78,13 +78,13 @@ func zeekNameHint(name string) string {
 // it is one of these; JSON logs whose lines lack id.orig_h (files, x509, ...) are recognised as
 // Zeek's by these names alone.
 var zeekLogNames = []string{
-	"analyzer", "arp", "broker", "capture_loss", "cluster", "config", "dce_rpc", "dhcp", "dnp3",
-	"dpd", "files", "ftp", "intel", "irc", "kerberos", "known_certs", "known_hosts",
-	"known_modbus", "known_services", "loaded_scripts", "modbus", "mqtt_connect", "mqtt_publish",
-	"mqtt_subscribe", "mysql", "netcontrol", "netcontrol_drop", "netcontrol_shunt", "notice",
-	"notice_alarm", "ntlm", "ntp", "ocsp", "packet_filter", "pe", "print", "quic", "radius",
-	"rdp", "reporter", "rfb", "signatures", "sip", "smb_files", "smb_mapping", "smtp", "snmp",
-	"socks", "software", "ssh", "stats", "syslog", "telemetry", "traceroute", "tunnel",
+	"analyzer", "arp", "broker", "capture_loss", "cluster", "config", "conn_long", "dce_rpc",
+	"dhcp", "dnp3", "dpd", "files", "ftp", "intel", "irc", "kerberos", "known_certs",
+	"known_hosts", "known_modbus", "known_services", "loaded_scripts", "modbus", "mqtt_connect",
+	"mqtt_publish", "mqtt_subscribe", "mysql", "netcontrol", "netcontrol_drop", "netcontrol_shunt",
+	"notice", "notice_alarm", "ntlm", "ntp", "ocsp", "packet_filter", "pe", "print", "quic",
+	"radius", "rdp", "reporter", "rfb", "signatures", "sip", "smb_files", "smb_mapping", "smtp",
+	"snmp", "socks", "software", "ssh", "stats", "syslog", "telemetry", "traceroute", "tunnel",
 	"websocket", "weird", "weird_stats", "x509",
 }
 
@@ -92,6 +92,9 @@ var zeekLogNames = []string{
 func zeekIgnoreWhy(path string) string {
 	if rest, ok := strings.CutPrefix(path, "open_"); ok {
 		return "zeek " + path + " log: connections still open at rotation, reported again in " + rest + ".log"
+	}
+	if path == "conn_long" { // Corelight's interim records of long connections
+		return "zeek conn_long log: connections still open, reported again in conn.log"
 	}
 	return "zeek " + path + " log: no flows"
 }
@@ -353,7 +356,9 @@ func (z *zeekTSV) newParser() lineParser {
 		nfields: len(z.fields), want: strconv.Itoa(len(z.fields)),
 	}
 	c := &p.col
-	*c = zeekCols{-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1}
+	for _, name := range zeekColumnNames {
+		*zeekColumn(c, name) = -1
+	}
 	for i, f := range z.fields {
 		if pi := zeekColumn(c, f); pi != nil && *pi < 0 {
 			*pi = i
@@ -381,6 +386,11 @@ type zeekCols struct {
 	query, qtype, answers, serverName, host, userAgent int
 }
 
+var zeekColumnNames = []string{"ts", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto",
+	"duration", "orig_bytes", "resp_bytes", "orig_ip_bytes", "resp_ip_bytes", "orig_pkts",
+	"resp_pkts", "query", "qtype", "answers", "server_name", "host", "user_agent"}
+
+// zeekColumn points at the column index kept for the field name, nil for fields not read.
 func zeekColumn(c *zeekCols, name string) *int {
 	switch name {
 	case "ts":
