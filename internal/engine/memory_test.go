@@ -775,11 +775,11 @@ func TestHourOfDay(t *testing.T) {
 	}
 }
 
-// TestHourOfDayNegativeLocalTime: HourOfDay (view.go) divides the shifted time by 3600 with Go's
-// truncating division, so a local time before the epoch that is not on a whole hour lands one
-// bucket late. Flows without timestamps (Time 0, e.g. bare filterlog lines) are all in hour 0, so
-// any zone west of UTC with a non-whole-hour offset (-3:30 Newfoundland, -9:30 Marquesas) puts
-// them in the wrong bucket.
+// TestHourOfDayNegativeLocalTime is a regression test: HourOfDay divided the shifted time by 3600
+// with Go's truncating division, so a local time before the epoch that was not on a whole hour
+// landed one bucket late. Flows without timestamps (Time 0, e.g. bare filterlog lines) are all in
+// hour 0, so a zone west of UTC with a non-whole-hour offset (-3:30 Newfoundland, -9:30
+// Marquesas) put them in the wrong bucket.
 func TestHourOfDayNegativeLocalTime(t *testing.T) {
 	f := func(hour int64, offset int, want int) {
 		t.Helper()
@@ -789,9 +789,9 @@ func TestHourOfDayNegativeLocalTime(t *testing.T) {
 			t.Errorf("Hour %d, offset %ds: flow in bucket %d, want %d", hour, offset, slices.Index(got[:], 1), want)
 		}
 	}
-	f(0, -1800, 23)        // 1969-12-31 23:30 local; got bucket 0
-	f(0, -3*3600-1800, 20) // 1969-12-31 20:30 local; got bucket 21
-	f(-1, 1800, 23)        // 1969-12-31 23:30 local; got bucket 0
+	f(0, -1800, 23)        // 1969-12-31 23:30 local; truncation gave bucket 0
+	f(0, -3*3600-1800, 20) // 1969-12-31 20:30 local; truncation gave bucket 21
+	f(-1, 1800, 23)        // 1969-12-31 23:30 local; truncation gave bucket 0
 	f(0, -3600, 23)        // whole hours work
 }
 
