@@ -413,23 +413,7 @@ func BenchmarkCSV(b *testing.B) {
 		b.Fatal(err)
 	}
 	p := lf.Parser()
-	lines := csvBenchLines(1024)
-	size := 0
-	for _, l := range lines {
-		size += len(l) + 1
-	}
-	b.SetBytes(int64(size / len(lines)))
-	b.ReportAllocs()
-	var sc Scratch
-	var r flow.Record
-	i := 0
-	for b.Loop() {
-		r.Reset()
-		if err := p.Parse(&sc, lines[i%len(lines)], &r); err != nil {
-			b.Fatal(err)
-		}
-		i++
-	}
+	benchParse(b, p, csvBenchLines(1024))
 }
 
 // BenchmarkCSVRun measures the whole pipeline (split, workers, stats) over a 100k-line file.

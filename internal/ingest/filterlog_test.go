@@ -328,24 +328,7 @@ func BenchmarkFilterlog(b *testing.B) {
 		[]byte(`Mar 14 10:15:24 pfSense filterlog[5102]: 77,,,1590014436,igb1,match,pass,out,4,0x0,,64,0,0,DF,6,tcp,60,10.0.0.5,140.82.121.4,53422,443,0,S,3141592653,,64240,,mss;sackOK;TS;nop;wscale`),
 		[]byte(`Mar  4 10:15:25 pfSense filterlog[5102]: 77,,,1590014436,igb1,match,pass,out,4,0x0,,64,0,0,DF,6,tcp,52,10.0.0.9,151.101.1.69,61001,443,0,S,1000001,,65535,,mss;nop;wscale;nop;nop;sackOK`),
 	}
-	size := 0
-	for _, l := range lines {
-		size += len(l)
-	}
-	p := flParser()
-	var (
-		sc Scratch
-		r  flow.Record
-	)
-	b.SetBytes(int64(size / len(lines)))
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; b.Loop(); i++ {
-		r.Reset()
-		if err := p.Parse(&sc, lines[i%len(lines)], &r); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchParse(b, flParser(), lines)
 }
 
 func FuzzFilterlog(f *testing.F) {

@@ -55,3 +55,26 @@ func readFiles(t *testing.T, paths []string, opts Options) ([]flow.Record, *File
 	}
 	return recs, sum.Files[0], nil
 }
+
+// benchParse times p over lines (round-robin) as a worker runs it: one reused Record and Scratch.
+// Bytes per op are the lines' mean length with its newline, so results read as MB/s of input.
+func benchParse(b *testing.B, p lineParser, lines [][]byte) {
+	b.Helper()
+	size := 0
+	for _, l := range lines {
+		size += len(l) + 1
+	}
+	var (
+		sc Scratch
+		r  flow.Record
+	)
+	b.SetBytes(int64(size / len(lines)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		r.Reset()
+		if err := p.Parse(&sc, lines[i%len(lines)], &r); err != nil {
+			b.Fatalf("%s: %v", lines[i%len(lines)], err)
+		}
+	}
+}

@@ -692,29 +692,14 @@ func zeekBenchTSVParser(tb testing.TB) lineParser {
 func BenchmarkZeekConnTSV(b *testing.B) {
 	p := zeekBenchTSVParser(b)
 	lines := make([][]byte, len(zeekBenchConn))
-	size := 0
 	for i, l := range zeekBenchConn {
 		lines[i] = []byte(zeekTabs(l))
-		size += len(lines[i]) + 1
 	}
-	var (
-		sc Scratch
-		r  flow.Record
-	)
-	b.SetBytes(int64(size / len(lines)))
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; b.Loop(); i++ {
-		r.Reset()
-		if err := p.Parse(&sc, lines[i%len(lines)], &r); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchParse(b, p, lines)
 }
 
 func BenchmarkZeekConnJSON(b *testing.B) {
 	lines := make([][]byte, len(zeekBenchConn))
-	size := 0
 	for i, l := range zeekBenchConn {
 		c := strings.Split(l, "|")
 		o := `{"ts":` + c[0] + `,"uid":"` + c[1] + `","id.orig_h":"` + c[2] + `","id.orig_p":` + c[3] +
@@ -730,26 +715,12 @@ func BenchmarkZeekConnJSON(b *testing.B) {
 		o += `,"conn_state":"` + c[11] + `","local_orig":true,"local_resp":false,"missed_bytes":0,"history":"` + c[15] +
 			`","orig_pkts":` + c[16] + `,"orig_ip_bytes":` + c[17] + `,"resp_pkts":` + c[18] + `,"resp_ip_bytes":` + c[19] + `}`
 		lines[i] = []byte(o)
-		size += len(o) + 1
 	}
 	z, _ := sniffZeekJSON(lines[0], "conn.log", &Options{})
 	if z == nil || z.Name() != "zeek-conn-json" {
 		b.Fatal("not sniffed as zeek-conn-json")
 	}
-	p := z.Parser()
-	var (
-		sc Scratch
-		r  flow.Record
-	)
-	b.SetBytes(int64(size / len(lines)))
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; b.Loop(); i++ {
-		r.Reset()
-		if err := p.Parse(&sc, lines[i%len(lines)], &r); err != nil {
-			b.Fatalf("%s: %v", lines[i%len(lines)], err)
-		}
-	}
+	benchParse(b, z.Parser(), lines)
 }
 
 // zeekFuzzFile drives a sniffed format over data as the splitter does (Control for the first
