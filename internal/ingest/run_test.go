@@ -101,3 +101,25 @@ func TestManyFilesMerged(t *testing.T) {
 		t.Fatalf("records %d err %v", len(recs), err)
 	}
 }
+
+func TestStdin(t *testing.T) {
+	// Compressed data on stdin is detected by magic bytes like any file.
+	var gz bytes.Buffer
+	gw := gzip.NewWriter(&gz)
+	gw.Write([]byte(seedCSV))
+	gw.Close()
+	p := filepath.Join(t.TempDir(), "stdin.gz")
+	os.WriteFile(p, gz.Bytes(), 0o644)
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	saved := os.Stdin
+	os.Stdin = f
+	defer func() { os.Stdin = saved }()
+	recs, st, err := readFiles(t, []string{"-"}, Options{})
+	if err != nil || len(recs) != 3 || st.Name != "stdin" || st.Format != "csv" {
+		t.Fatalf("stdin: %d records, stats %+v, err %v", len(recs), st, err)
+	}
+}
