@@ -98,7 +98,8 @@ func Infer(acts []Activity, totalFlows int64) []Inferred {
 			continue
 		}
 		out = append(out, Inferred{Prefix: p, Clients: len(g.clients), Reason: fmt.Sprintf(
-			"%d addresses act as clients (of %d destinations in all)", len(g.clients), g.dsts)})
+			"%d addresses act as clients, each contacting %.0f destinations on service ports on average",
+			len(g.clients), float64(g.dsts)/float64(len(g.clients)))})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Clients != out[j].Clients {
