@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/flowhunt/flowhunt/internal/flow"
@@ -17,6 +18,14 @@ import (
 const maxNames = 16
 
 type addr16 = [16]byte
+
+// pairKey4 is the key of an IPv4 pair: a third of pairKey's bytes to hash and compare, for the
+// common case.
+type pairKey4 struct {
+	src, dst [4]byte
+	dport    uint16
+	proto    uint8
+}
 
 // pairKey is the map key of a pair: fixed-size and pointer-free, so maps of millions of pairs
 // cost the garbage collector nothing to scan.
@@ -69,6 +78,7 @@ func (h *hostAcc) flush() {
 // every originating host lives in exactly one partition, so nothing is held twice and nothing
 // needs merging. Partitions run in their own goroutines; Merge stops them and builds the View.
 type Aggregator struct {
+	merged *Memory // set by the first Merge
 	start  sync.Once
 	parts  []*partition
 	free   chan *batch
@@ -86,12 +96,13 @@ func (a *Aggregator) startParts() {
 		a.free = make(chan *batch, 8*n*n)
 		for range n {
 			p := &partition{
-				in:      make(chan *batch, 8),
-				pairIdx: make(map[pairKey]int32, 1<<12),
-				hosts:   make(map[addr16]*hostAcc, 1<<8),
-				names:   make(map[addr16][]string),
-				first:   1<<63 - 1,
-				last:    -1 << 63,
+				in:       make(chan *batch, 8),
+				pairIdx4: make(map[pairKey4]int32, 1<<12),
+				pairIdx:  make(map[pairKey]int32, 1<<8),
+				hosts:    make(map[addr16]*hostAcc, 1<<8),
+				names:    make(map[addr16][]string),
+				first:    1<<63 - 1,
+				last:     -1 << 63,
 			}
 			a.parts = append(a.parts, p)
 			a.wg.Add(1)
@@ -181,6 +192,7 @@ func (s *Shard) flush() {
 // partition owns the aggregates of the sources hashed to it; only its goroutine touches them.
 type partition struct {
 	in          chan *batch
+	pairIdx4    map[pairKey4]int32
 	pairIdx     map[pairKey]int32
 	chunks      [][]Pair
 	npairs      int32
@@ -218,7 +230,7 @@ func (p *partition) finish() {
 		pr.compacted = 0 // aggregation bookkeeping: a finished Pair holds only its data
 		p.sorted[i] = pr
 	}
-	p.pairIdx = nil // no longer needed; free it before the sort
+	p.pairIdx, p.pairIdx4 = nil, nil // no longer needed; free them before the sort
 	slices.SortFunc(p.sorted, comparePairs)
 	for _, h := range p.hosts {
 		h.flush()
@@ -243,15 +255,31 @@ func (p *partition) addRecord(r *flow.Record) {
 // host, or to grow a pair's timestamp set.
 func (p *partition) add(e *entry) {
 	p.flows++
-	k := pairKey{src: e.src, dst: e.dst, dport: e.dport, proto: e.proto}
-	i, ok := p.pairIdx[k]
+	var (
+		i  int32
+		ok bool
+		k4 pairKey4
+		k  pairKey
+	)
+	v4 := is4(&e.src) && is4(&e.dst)
+	if v4 {
+		k4 = pairKey4{src: [4]byte(e.src[12:]), dst: [4]byte(e.dst[12:]), dport: e.dport, proto: e.proto}
+		i, ok = p.pairIdx4[k4]
+	} else {
+		k = pairKey{src: e.src, dst: e.dst, dport: e.dport, proto: e.proto}
+		i, ok = p.pairIdx[k]
+	}
 	if !ok {
 		i = p.npairs
 		p.npairs++
 		if int(i/chunkSize) == len(p.chunks) {
 			p.chunks = append(p.chunks, make([]Pair, chunkSize))
 		}
-		p.pairIdx[k] = i
+		if v4 {
+			p.pairIdx4[k4] = i
+		} else {
+			p.pairIdx[k] = i
+		}
 		// Most pairs see a handful of distinct seconds: start at 4, sparing three regrowths.
 		*p.pair(i) = Pair{Src: addrOf(e.src), Dst: addrOf(e.dst), DstPort: e.dport, Proto: e.proto, First: e.time, Last: e.time,
 			Times: make([]uint32, 0, 4)}
@@ -272,9 +300,9 @@ func (p *partition) add(e *entry) {
 		pr.DurationMax = max(pr.DurationMax, e.dur)
 		p.fields.Duration = true
 	}
-	p.first = min(p.first, e.time)
-	p.last = max(p.last, e.time)
-	if e.time != 0 {
+	if e.time != 0 { // lines without a time (bare filterlog) must not pull the span to 1970
+		p.first = min(p.first, e.time)
+		p.last = max(p.last, e.time)
 		p.fields.Times = true
 	}
 	if e.bytesIn != 0 {
@@ -297,6 +325,11 @@ func (p *partition) add(e *entry) {
 	h.curHour = hour
 	h.curFlows++
 }
+
+var v4InV6Prefix = [12]byte{10: 0xff, 11: 0xff}
+
+// is4 reports whether a is an IPv4 address in its IPv4-mapped form.
+func is4(a *addr16) bool { return [12]byte(a[:12]) == v4InV6Prefix }
 
 func unixSecond(ns int64) uint32 {
 	s := floorDiv(ns, 1e9)
@@ -355,10 +388,25 @@ func (p *partition) addNames(r *flow.Record) {
 	}
 	if r.HTTPHost != "" {
 		p.fields.HTTPHost = true
-		if _, err := netip.ParseAddr(r.HTTPHost); err != nil {
-			p.addName(r.Dst.As16(), r.HTTPHost)
+		if host := hostOnly(r.HTTPHost); host != "" {
+			p.addName(r.Dst.As16(), host)
 		}
 	}
+}
+
+// hostOnly returns the name in an HTTP Host header, without a port, or "" when it holds an
+// address literal ("10.0.0.1:8080", "[2001:db8::1]", Zeek's cut "[2001") or nothing.
+func hostOnly(h string) string {
+	if _, err := netip.ParseAddr(h); err == nil || strings.HasPrefix(h, "[") {
+		return "" // an address, or a bracketed IPv6 literal (whole or cut)
+	}
+	if i := strings.LastIndexByte(h, ':'); i >= 0 {
+		h = h[:i]
+	}
+	if _, err := netip.ParseAddr(h); err != nil && h != "" {
+		return h
+	}
+	return ""
 }
 
 func (p *partition) addName(a addr16, name string) {
@@ -373,6 +421,9 @@ func (p *partition) addName(a addr16, name string) {
 // every worker has stopped adding. The scope is applied later with Apply, once internal ranges
 // are known (they may be inferred from the merged data).
 func (a *Aggregator) Merge() *Memory {
+	if a.merged != nil {
+		return a.merged
+	}
 	a.startParts()
 	a.mu.Lock()
 	for _, s := range a.shards {
@@ -412,19 +463,20 @@ func (a *Aggregator) Merge() *Memory {
 			}
 			m.names[a] = cur
 		}
-		if p.flows > 0 {
+		if p.fields.Times {
 			m.first, m.last = min(m.first, p.first), max(m.last, p.last)
 		}
 		m.flows += p.flows
 		mergeFields(&m.fields, p.fields)
 		p.hosts, p.names, p.sorted, p.chunks = nil, nil, nil, nil
 	}
-	if m.flows == 0 {
+	if !m.fields.Times {
 		m.first, m.last = 0, 0
 	}
 	for _, names := range m.names {
 		slices.Sort(names)
 	}
+	a.merged = m
 	return m
 }
 

@@ -60,10 +60,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 
 	agg := engine.NewAggregator()
 	sum, err := ingest.Run(ctx, paths, o.Ingest, func() ingest.Sink { return agg.NewShard() })
+	view := agg.Merge() // also on error: it stops the aggregation goroutines
 	if err != nil {
 		return nil, err
 	}
-	view := agg.Merge()
 	for a, ns := range names {
 		view.AddNames(a, ns...)
 	}
