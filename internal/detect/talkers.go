@@ -63,7 +63,7 @@ func Talkers(v engine.View, cfg TalkerConfig) ([]Finding, []Note) {
 	enough := len(hosts) >= cfg.MinHosts
 	if !enough {
 		notes = append(notes, Note{Talker, fmt.Sprintf(
-			"only %d internal hosts talk to external addresses (need %d for a baseline): talkers listed as candidates only",
+			"%d internal host(s) talk to external addresses, %d are needed for a baseline: no talker is flagged (candidates with --all)",
 			len(hosts), cfg.MinHosts)})
 	}
 	var out []Finding

@@ -121,7 +121,7 @@ func Summarize(w io.Writer, r *Run) error {
 		fmt.Fprintf(w, ", %s to %s", s.From, s.To)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "internal (%s): %s; %d internal hosts, %d flagged\n", s.InternalSource, strings.Join(s.Internal, ", "), s.Hosts, s.Flagged)
+	fmt.Fprintf(w, "internal (%s): %s; %d internal %s, %d flagged\n", s.InternalSource, strings.Join(s.Internal, ", "), s.Hosts, plural(s.Hosts, "host"), s.Flagged)
 	for _, inf := range s.Inferred {
 		fmt.Fprintf(w, "  inferred %s: %s\n", inf.Prefix, inf.Reason)
 	}
