@@ -39,8 +39,8 @@ type huntFlags struct {
 const huntExamples = `  # A pfSense log, private ranges internal (the default); names for pools from a reverse-DNS map
   flowhunt hunt --dns-map rdns.txt router.log
 
-  # A CSV export where a public range is used internally; hand on the beaconing hosts as an ip list
-  flowhunt hunt --internal 120.18.0.0/16 -o csv --category beacon flows.csv > ips.csv
+  # A CSV export where a public range is used internally; hand on the mining hosts as an ip list
+  flowhunt hunt --internal 120.18.0.0/16 --dns-map rdns.txt -o ips --category miner flows.csv > ips.csv
 
   # Let flowhunt work out the internal ranges, and say what it inferred
   flowhunt hunt --infer-internal flows.csv.gz
