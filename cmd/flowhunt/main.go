@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/flowhunt/flowhunt/internal/eval"
 	"github.com/flowhunt/flowhunt/internal/hunt"
 	"github.com/flowhunt/flowhunt/internal/ingest"
 	"github.com/spf13/cobra"
@@ -66,9 +67,10 @@ func exitCode(err error) int {
 		ue *hunt.UsageError
 		fe *flagError
 		pe *fs.PathError
+		ee *eval.FileError
 	)
 	switch {
-	case errors.As(err, &ie), errors.As(err, &nf), errors.As(err, &ue), errors.As(err, &fe), errors.As(err, &pe):
+	case errors.As(err, &ie), errors.As(err, &nf), errors.As(err, &ue), errors.As(err, &fe), errors.As(err, &pe), errors.As(err, &ee):
 		return exitUsage
 	}
 	return exitError
@@ -109,7 +111,7 @@ its detectors and ranks the internal hosts with the evidence behind every score.
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &flagError{err} })
-	root.AddCommand(newHuntCmd(), newDemoCmd(), newSimulateCmd(), newVersionCmd())
+	root.AddCommand(newHuntCmd(), newDemoCmd(), newSimulateCmd(), newEvalCmd(), newVersionCmd())
 	return root
 }
 

@@ -179,3 +179,42 @@ func grepLine(t *testing.T, path, substr string) string {
 	t.Fatalf("%s: no line with %q", path, substr)
 	return ""
 }
+
+func TestEval(t *testing.T) {
+	dir := scenarioDir(t)
+	findings := filepath.Join(t.TempDir(), "f.json")
+	if code, _, stderr := cli(t, "hunt", "--internal", "172.16.0.0/12", "--dns-map", dir+"rdns.txt", "-o", "json", "--out", findings, dir+"flows.log"); code != 0 {
+		t.Fatalf("hunt: %s", stderr)
+	}
+	code, out, stderr := cli(t, "eval", "--truth", dir+"truth.json", findings)
+	if code != 0 || !strings.Contains(out, "miner") || !strings.Contains(out, "benign look-alikes flagged: 0") {
+		t.Fatalf("eval: exit %d\n%s%s", code, out, stderr)
+	}
+	code, out, _ = cli(t, "eval", "-o", "json", "--truth", dir+"truth.json", findings)
+	var res struct {
+		Categories []struct {
+			Category      string
+			TP, FP, FN    int
+			Precision, F1 float64
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &res); code != 0 || err != nil || len(res.Categories) != 1 ||
+		res.Categories[0].TP != 2 || res.Categories[0].FP != 0 || res.Categories[0].FN != 0 || res.Categories[0].F1 != 1 {
+		t.Errorf("eval json: exit %d err %v\n%s", code, err, out)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	os.WriteFile(bad, []byte(`{"hosts": [`), 0o644)
+	f := func(name, stderrHas string, args ...string) {
+		t.Helper()
+		code, _, stderr := cli(t, append([]string{"eval"}, args...)...)
+		if code != 2 || !strings.Contains(stderr, stderrHas) {
+			t.Errorf("%s: exit %d, stderr %q; want 2 with %q", name, code, stderr, stderrHas)
+		}
+	}
+	f("missing truth", "nope.json", "--truth", filepath.Join(dir, "nope.json"), findings)
+	f("malformed findings", "bad.json: malformed JSON", "--truth", dir+"truth.json", bad)
+	f("truth given as findings", "not the output of flowhunt hunt", "--truth", dir+"truth.json", dir+"truth.json")
+	f("findings given as truth", "not a flowhunt truth.json", "--truth", findings, findings)
+	f("no --truth", "--truth", findings)
+	f("no findings", "exactly one", "--truth", dir+"truth.json")
+}

@@ -23,13 +23,21 @@ type Config struct {
 	Start time.Time // midnight of the first day (UTC); zero is 2025-03-10
 }
 
-// Truth is the planted answer: internal host → categories it must be flagged for, and the
-// benign look-alikes that must not be flagged.
+// Truth is the ground truth a scenario writes to truth.json.
 type Truth struct {
-	Scenario   string              `json:"scenario"`
-	Internal   []string            `json:"internal"`
-	Hosts      map[string][]string `json:"hosts"`
-	LookAlikes map[string]string   `json:"look_alikes"` // host → what it imitates
+	Scenario string   `json:"scenario"`
+	Internal []string `json:"internal"`
+	// Hosts maps each planted host to the categories it must be flagged for.
+	Hosts map[string][]string `json:"hosts"`
+	// LookAlikes maps benign hosts planted to resemble a threat to what they imitate. Flagging
+	// one in the category it imitates is a false positive the simulator planted on purpose.
+	LookAlikes map[string]LookAlike `json:"look_alikes"`
+}
+
+// LookAlike is a benign host built to resemble a threat.
+type LookAlike struct {
+	Imitates string `json:"imitates"` // the category it resembles
+	What     string `json:"what"`     // what it really is
 }
 
 // Scenario is generated traffic: records sorted by time, the names a resolver would give for
@@ -143,7 +151,10 @@ func MinerNetwork(cfg Config) (*Scenario, error) {
 	truth := Truth{
 		Scenario: "miner", Internal: []string{"172.16.0.0/12"},
 		Hosts:      map[string][]string{miners[0].String(): {"miner"}, miners[1].String(): {"miner"}},
-		LookAlikes: map[string]string{builder.String(): "heavy external talker", developer.String(): "mining port 3333"},
+		LookAlikes: map[string]LookAlike{
+			builder.String():   {Imitates: "miner", What: "build server pulling packages all day: a heavy external talker"},
+			developer.String(): {Imitates: "miner", What: "developer's test service on external port 3333"},
+		},
 	}
 	return &Scenario{Records: g.recs, Names: g.names, Truth: truth}, nil
 }
