@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
+	"github.com/flowhunt/flowhunt/internal/eval"
 	"github.com/flowhunt/flowhunt/internal/hunt"
 	"github.com/flowhunt/flowhunt/internal/ingest"
 	"github.com/flowhunt/flowhunt/internal/report"
@@ -57,8 +61,26 @@ user would, prints the ranking and the command to reproduce it, and compares wit
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "Simulated %d flows: %d hosts in %s over %d day(s), seed %d.\n", len(sc.Records), hosts, sc.Truth.Internal[0], days, seed)
-			fmt.Fprintf(out, "Planted: miners %v; benign look-alikes %v\n\n", sortedKeys(sc.Truth.Hosts), sc.Truth.LookAlikes)
+			fmt.Fprintf(out, "Planted: miners %s.\n", strings.Join(sortedKeys(sc.Truth.Hosts), ", "))
+			for _, ip := range sortedKeys(sc.Truth.LookAlikes) {
+				la := sc.Truth.LookAlikes[ip]
+				fmt.Fprintf(out, "Benign look-alike (%s): %s, %s.\n", la.Imitates, ip, la.What)
+			}
+			fmt.Fprintln(out)
 			if err := report.Table(out, res.Report); err != nil {
+				return err
+			}
+			// Score the hunt against the truth, as 'flowhunt eval' does.
+			var doc bytes.Buffer
+			if err := report.JSON(&doc, res.Report); err != nil {
+				return err
+			}
+			var findings eval.Findings
+			if err := json.Unmarshal(doc.Bytes(), &findings); err != nil {
+				return err
+			}
+			fmt.Fprintln(out, "\nAgainst the planted truth:")
+			if err := eval.Table(out, eval.Score(&sc.Truth, &findings)); err != nil {
 				return err
 			}
 			if keep {
