@@ -111,40 +111,71 @@ func EndOf(sc *Scenario) time.Time {
 	return time.Unix(0, sc.Records[len(sc.Records)-1].Time).UTC()
 }
 
-// WriteScenario writes sc in format ("filterlog" or "csv"). When out is a directory (an existing
-// one, or a path ending in /), it writes flows.log or flows.csv, rdns.txt and truth.json there;
-// "-" writes the flows to stdout.
-func WriteScenario(sc *Scenario, format, out string, stdout io.Writer) error {
-	var write func(io.Writer, []flow.Record) error
-	name := "flows.log"
+// Formats are the output formats WriteScenario knows.
+var Formats = []string{"csv", "csv-noheader", "filterlog", "zeek", "zeek-json"}
+
+// FormatError is an output format WriteScenario does not know.
+type FormatError struct{ Format string }
+
+func (e *FormatError) Error() string {
+	return fmt.Sprintf("format %q: want one of %s", e.Format, strings.Join(Formats, ", "))
+}
+
+// scenarioFiles returns the files a format writes: name → writer of the records.
+func scenarioFiles(format string) (map[string]func(io.Writer, []flow.Record) error, error) {
 	switch format {
 	case "filterlog":
-		write = WriteFilterlog
+		return map[string]func(io.Writer, []flow.Record) error{"flows.log": WriteFilterlog}, nil
 	case "csv":
-		write, name = WriteCSV, "flows.csv"
-	default:
-		return fmt.Errorf("format %q: want filterlog or csv", format)
+		return map[string]func(io.Writer, []flow.Record) error{"flows.csv": WriteCSV}, nil
+	case "csv-noheader":
+		return map[string]func(io.Writer, []flow.Record) error{"flows.csv": WriteCSVHeaderless}, nil
+	case "zeek", "zeek-json":
+		js := format == "zeek-json"
+		return map[string]func(io.Writer, []flow.Record) error{
+			"conn.log": func(w io.Writer, r []flow.Record) error { return WriteZeekConn(w, r, js) },
+			"dns.log":  func(w io.Writer, r []flow.Record) error { return WriteZeekDNS(w, r, js) },
+		}, nil
 	}
-	if out == "-" || out == "" {
-		return write(stdout, sc.Records)
+	return nil, &FormatError{format}
+}
+
+// WriteScenario writes sc in format. When out is a directory (an existing one, or a path ending
+// in /), it writes the format's files, rdns.txt and truth.json there; "-" writes the flows to
+// stdout (formats of one file only).
+func WriteScenario(sc *Scenario, format, out string, stdout io.Writer) error {
+	files, err := scenarioFiles(format)
+	if err != nil {
+		return err
 	}
 	if st, err := os.Stat(out); (err == nil && st.IsDir()) || strings.HasSuffix(out, "/") {
 		if err := os.MkdirAll(out, 0o755); err != nil {
 			return err
 		}
-		files := map[string]func(io.Writer) error{
-			name:         func(w io.Writer) error { return write(w, sc.Records) },
-			"rdns.txt":   func(w io.Writer) error { return WriteNames(w, sc.Names) },
-			"truth.json": func(w io.Writer) error { e := json.NewEncoder(w); e.SetIndent("", "  "); return e.Encode(sc.Truth) },
-		}
-		for n, fill := range files {
-			if err := createWith(filepath.Join(out, n), fill); err != nil {
+		for name, write := range files {
+			if err := createWith(filepath.Join(out, name), func(w io.Writer) error { return write(w, sc.Records) }); err != nil {
 				return err
 			}
 		}
-		return nil
+		if err := createWith(filepath.Join(out, "rdns.txt"), func(w io.Writer) error { return WriteNames(w, sc.Names) }); err != nil {
+			return err
+		}
+		return createWith(filepath.Join(out, "truth.json"), func(w io.Writer) error {
+			e := json.NewEncoder(w)
+			e.SetIndent("", "  ")
+			return e.Encode(sc.Truth)
+		})
 	}
-	return createWith(out, func(w io.Writer) error { return write(w, sc.Records) })
+	if len(files) != 1 {
+		return fmt.Errorf("format %s writes %d files: give --out a directory", format, len(files))
+	}
+	for _, write := range files {
+		if out == "-" || out == "" {
+			return write(stdout, sc.Records)
+		}
+		return createWith(out, func(w io.Writer) error { return write(w, sc.Records) })
+	}
+	return nil
 }
 
 func createWith(path string, fill func(io.Writer) error) error {
