@@ -4,9 +4,9 @@ import (
 	"errors"
 	"io"
 	"net/netip"
-	"strings"
 	"os"
 	"slices"
+	"strings"
 
 	"github.com/flowhunt/flowhunt/internal/detect"
 	"github.com/flowhunt/flowhunt/internal/sim"

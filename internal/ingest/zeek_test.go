@@ -3,6 +3,9 @@ package ingest
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -16,6 +19,7 @@ import (
 
 	"github.com/flowhunt/flowhunt/internal/flow"
 	"github.com/klauspost/compress/gzip"
+	"github.com/valyala/fastjson"
 )
 
 // Test fixtures write Zeek TSV with '|' for the tab, which no value in them contains.
@@ -698,7 +702,8 @@ func BenchmarkZeekConnTSV(b *testing.B) {
 	benchParse(b, p, lines)
 }
 
-func BenchmarkZeekConnJSON(b *testing.B) {
+// zeekBenchConnJSON writes zeekBenchConn as Zeek's JSON writer does.
+func zeekBenchConnJSON() [][]byte {
 	lines := make([][]byte, len(zeekBenchConn))
 	for i, l := range zeekBenchConn {
 		c := strings.Split(l, "|")
@@ -716,11 +721,29 @@ func BenchmarkZeekConnJSON(b *testing.B) {
 			`","orig_pkts":` + c[16] + `,"orig_ip_bytes":` + c[17] + `,"resp_pkts":` + c[18] + `,"resp_ip_bytes":` + c[19] + `}`
 		lines[i] = []byte(o)
 	}
+	return lines
+}
+
+func BenchmarkZeekConnJSON(b *testing.B) {
+	lines := zeekBenchConnJSON()
 	z, _ := sniffZeekJSON(lines[0], "conn.log", &Options{})
 	if z == nil || z.Name() != "zeek-conn-json" {
 		b.Fatal("not sniffed as zeek-conn-json")
 	}
 	benchParse(b, z.Parser(), lines)
+}
+
+// BenchmarkZeekConnJSONRef times the reference parser (fastjson) on the same lines.
+func BenchmarkZeekConnJSONRef(b *testing.B) {
+	lines := zeekBenchConnJSON()
+	benchParse(b, zeekJSONRefParser{&zeekJSONParser{log: zeekConn, loc: time.UTC}}, lines)
+}
+
+// zeekJSONRefParser parses with the reference path only.
+type zeekJSONRefParser struct{ p *zeekJSONParser }
+
+func (p zeekJSONRefParser) Parse(sc *Scratch, line []byte, r *flow.Record) error {
+	return p.p.parseRef(sc, line, r)
 }
 
 // zeekFuzzFile drives a sniffed format over data as the splitter does (Control for the first
@@ -821,4 +844,413 @@ func FuzzZeekJSON(f *testing.F) {
 			zeekFuzzParse(t, merged, &sc, line, &r)
 		}
 	})
+}
+
+// zeekJSONDiffParsers are the parsers the differential tests run each line through: a merged
+// stream's (lines name their log by _path) and each log type's.
+func zeekJSONDiffParsers() []*zeekJSONParser {
+	var ps []*zeekJSONParser
+	for _, l := range []zeekLog{zeekNone, zeekConn, zeekDNS, zeekSSL, zeekHTTP} {
+		ps = append(ps, &zeekJSONParser{log: l, loc: time.UTC})
+	}
+	return ps
+}
+
+// zeekJSONDiff parses line with Parse (the fast path, or the reference when the scanner gives
+// up) and with the reference parseRef, and reports any difference in the record or the error.
+// It returns whether the scanner took the line.
+func zeekJSONDiff(t *testing.T, p *zeekJSONParser, line []byte) bool {
+	t.Helper()
+	var (
+		sc1, sc2  Scratch
+		got, want flow.Record
+	)
+	got.Reset()
+	want.Reset()
+	errGot := p.Parse(&sc1, line, &got)
+	errWant := p.parseRef(&sc2, line, &want)
+	if !zeekSameError(errGot, errWant) {
+		t.Errorf("log %q, line %q:\n error %v\n  want %v", p.log, line, errGot, errWant)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("log %q, line %q:\nrecord %+v\n  want %+v", p.log, line, got, want)
+	}
+	var l zjLine
+	return l.scan(line)
+}
+
+// zeekSameError: both nil, or the same reason and detail.
+func zeekSameError(a, b error) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	fa, okA := a.(*FieldError)
+	fb, okB := b.(*FieldError)
+	if okA != okB {
+		return false
+	}
+	if okA && fa.Reason() != fb.Reason() {
+		return false
+	}
+	return a.Error() == b.Error()
+}
+
+// zeekJSONEdgeLines are seeds for the differential fuzzing: the shapes the scanner hands to
+// fastjson and those close to them that it reads itself.
+var zeekJSONEdgeLines = []string{
+	`{}`, ` { } `, "\t{\"ts\":1}\r", `{"ts":1}x`, `{"ts":1,}`, `{"ts":1 "a":2}`, `{"ts"}`, `{"ts":}`, `{"ts":1`,
+	`{"_path":"conn","ts":1.0,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2"}`,
+	`{"_path":5,"ts":1.0,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2"}`,
+	`{"_path":null,"ts":1.0,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2"}`,
+	`{"_path":"","ts":1.0,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2"}`,
+	`{"_path":"c\u006fnn","ts":1.0,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2"}`,
+	`{"\u0074s":1.0,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2"}`,
+	`{"ts":1.0,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","uid":"C\"x\\","history":"a\\\"b"}`,
+	`{"ts":1.0,"id":{"orig_h":"10.0.0.1","orig_p":1,"resp_h":"10.0.0.2","resp_p":"2","x":[{}]},"id.orig_p":3}`,
+	`{"ts":1.0,"id.orig_h":"10.0.0.9","id":{"orig_h":"10.0.0.1","resp_h":"10.0.0.2"}}`,
+	`{"ts":1.0,"id":"FKMTO94tQEsBTFbPgc","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2"}`,
+	`{"ts":1.0,"id":{"orig_h":["10.0.0.1"],"resp_h":"10.0.0.2"}}`,
+	`{"ts":1.0,"id":{"orig_\u0068":"10.0.0.1","resp_h":"10.0.0.2"}}`,
+	`{"ts":1.0,"id.orig_h":1.2,"id.resp_h":"10.0.0.2"}`,
+	`{"ts":1.0,"id.orig_h":true,"id.resp_h":"10.0.0.2","proto":6}`,
+	`{"ts":1.0,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","proto":"icmp","id.orig_p":false}`,
+	`{"ts":1.0,"id.orig_h":"::1","id.resp_h":"10.0.0.2","proto":"ICMP","id.resp_p":"-","duration":"-"}`,
+	`{"ts":1.0,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","proto":{"a":1}}`,
+	`{"ts":1.0,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","orig_bytes":1.0,"resp_bytes":-0,"orig_pkts":01}`,
+	`{"ts":1.0,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","orig_bytes":"12","resp_ip_bytes":7,"resp_bytes":null}`,
+	`{"ts":1.0,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","oesp_bytes":1,"rrig_pkts":2,"orig_pkts_":3,"id.orig_x":4,"i":5,"t":6}`,
+	`{"ts":1.0,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","resp_ip_bytes":7}`,
+	`{"ts":1.0,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","orig_bytes":9223372036854775808,"orig_pkts":18446744073709551616}`,
+	`{"ts":1.0,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","duration":1e-3,"orig_bytes":1E2}`,
+	`{"ts":1.,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2"}`, `{"ts":1e,"id.orig_h":"10.0.0.1"}`,
+	`{"ts":1.5,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","x":2.}`, `{"ts":1.5,"x":2e+}`, `{"ts":1.5,"orig_bytes":-}`,
+	`{"ts":1.0,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","duration":nan,"x":NaN,"y":-inf,"z":+1,"w":1.2.3}`,
+	`{"ts":1.0,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","duration":0.012166976928710938,"x":-1.5e+300}`,
+	`{"ts":1.0,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","duration":1e400,"x":[[[[[]]]]]}`,
+	`{"ts":4294967295.999999,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2"}`,
+	`{"ts":4294967296.000001,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2"}`,
+	`{"ts":1000000000.000001,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2"}`,
+	`{"ts":999999999.9999999,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2"}`,
+	`{"ts":1664462456.7552990,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2"}`,
+	`{"ts":1664462456755,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2"}`,
+	`{"ts":0,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2"}`,
+	`{"ts":-0,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2"}`,
+	`{"ts":0.000000,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2"}`,
+	`{"ts":1.5e9,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2"}`,
+	`{"ts":"1664462456.755299","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2"}`,
+	`{"ts":"2024-04-19 00:00:01","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2"}`,
+	`{"ts":[1],"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2"}`,
+	`{"ts":true,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2"}`,
+	`{"_path":"dns","ts":1.0,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","query":"a.b","qtype":28,"answers":["::1", "10.1.1.1" ,"x",""]}`,
+	`{"_path":"dns","ts":1.0,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","query":"-","qtype":"1","answers":"10.1.1.1,::2,bad"}`,
+	`{"_path":"dns","ts":1.0,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","answers":["\u0031.1.1.1",1,null,["10.1.1.1"]]}`,
+	`{"_path":"dns","ts":1.0,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","answers":[],"qtype":70000}`,
+	`{"_path":"dns","ts":1.0,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","answers":{"a":"10.1.1.1"},"query":"\\x41"}`,
+	`{"_path":"dns","ts":1.0,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","answers":"","query":"a\\x41b"}`,
+	`{"_path":"ssl","ts":1.0,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","server_name":"x.example","proto":"udp"}`,
+	`{"_path":"http","ts":1.0,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","host":"h","user_agent":"a \"b\""}`,
+	`{"_path":"http","ts":1.0,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","host":"h","user_agent":"é\u00e9"}`,
+	`{"_path":"files","ts":1.0}`,
+	`{"ts":1.0,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","a":` + strings.Repeat("[", 70) + strings.Repeat("]", 70) + `}`,
+	`{"ts":1.0,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","a":` + strings.Repeat("[", 301) + strings.Repeat("]", 301) + `}`,
+	`[1,2,3]`, `"ts"`, `null`, "\x00\xff\xfe{garbage", `{"ts":1.0,"a":"\`, `{"ts":1.0,"a":"x\"}`,
+	"{\"ts\":1.0,\"id.orig_h\":\"10.0.0.1\",\"id.resp_h\":\"10.0.0.2\",\"uid\":\"a\x00\x1f\xff\"}",
+	"{\"ts\":1.0,\v\"id.orig_h\":\"10.0.0.1\",\"id.resp_h\":\"10.0.0.2\"}",
+}
+
+// zeekJSONFuzzSeeds are the lines of FuzzZeekJSON's corpus, the benchmark lines, the edge lines
+// above and, when present, the first lines of the real JSON samples.
+func zeekJSONFuzzSeeds(tb testing.TB) [][]byte {
+	var seeds [][]byte
+	files, _ := filepath.Glob(filepath.Join("testdata", "fuzz", "FuzzZeekJSON", "*"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			if lit, ok := strings.CutPrefix(l, "[]byte("); ok {
+				s, err := strconv.Unquote(strings.TrimSuffix(lit, ")"))
+				if err != nil {
+					tb.Fatalf("%s: %v", f, err)
+				}
+				for _, line := range strings.Split(s, "\n") {
+					seeds = append(seeds, []byte(line))
+				}
+			}
+		}
+	}
+	seeds = append(seeds, zeekBenchConnJSON()...)
+	for _, l := range zeekJSONEdgeLines {
+		seeds = append(seeds, []byte(l))
+	}
+	for _, rel := range zeekJSONRealFiles {
+		lines, _ := zeekJSONRealLines(filepath.Join("..", "..", "..", "shared", "data", rel))
+		seeds = append(seeds, lines[:min(len(lines), 8)]...)
+	}
+	return seeds
+}
+
+// zeekJSONRealFiles are the real JSON samples under /work/shared/data.
+var zeekJSONRealFiles = []string{
+	"rita/json_with_all_fields/conn.log", "rita/json_with_all_fields/dns.log",
+	"rita/json_with_all_fields/ORIGINALdns.log", "rita/json_with_all_fields/ssl.log",
+	"rita/json_with_all_fields/http.log", "rita/json_with_all_fields/open_conn.log",
+	"rita/json_with_all_fields/open_http.log", "rita/json_with_all_fields/open_ssl.log",
+	"sdft/002/conn.log.gz", "slips/zeek-ps2/conn.log",
+}
+
+// zeekJSONRealLines reads a sample's lines (gunzipped), nil when it is absent.
+func zeekJSONRealLines(path string) ([][]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if strings.HasSuffix(path, ".gz") {
+		zr, err := gzip.NewReader(bytes.NewReader(b))
+		if err != nil {
+			return nil, err
+		}
+		var buf bytes.Buffer
+		if _, err := buf.ReadFrom(zr); err != nil {
+			return nil, err
+		}
+		b = buf.Bytes()
+	}
+	var lines [][]byte
+	for _, l := range bytes.Split(b, []byte{'\n'}) {
+		if l = bytes.TrimSuffix(l, []byte{'\r'}); len(l) > 0 {
+			lines = append(lines, l)
+		}
+	}
+	return lines, nil
+}
+
+// zeekJSONFuzzBases are lines of each log whose members zeekJSONFuzzTemplates replaces, one at a
+// time, by a hole for the fuzzed text.
+var zeekJSONFuzzBases = [][][2]string{
+	{{"ts", "1664462456.755299"}, {"uid", `"C5xhsO3uGtOfyrBlHh"`}, {"id.orig_h", `"172.16.1.11"`}, {"id.orig_p", "40042"},
+		{"id.resp_h", `"8.8.8.8"`}, {"id.resp_p", "53"}, {"proto", `"udp"`}, {"service", `"dns"`}, {"duration", "0.012166976928710938"},
+		{"orig_bytes", "0"}, {"resp_bytes", "111"}, {"conn_state", `"SHR"`}, {"local_orig", "true"}, {"local_resp", "false"},
+		{"missed_bytes", "0"}, {"orig_pkts", "0"}, {"orig_ip_bytes", "0"}, {"resp_pkts", "1"}, {"resp_ip_bytes", "139"},
+		{"tunnel_parents", "[]"}},
+	{{"_path", `"dns"`}, {"ts", "1517336042.279652"}, {"id.orig_h", `"192.168.88.2"`}, {"id.orig_p", "55638"},
+		{"id.resp_h", `"165.227.88.15"`}, {"id.resp_p", "53"}, {"proto", `"udp"`}, {"query", `"www.example.com"`},
+		{"qtype", "1"}, {"answers", `["example.cdn.net","93.184.216.34","2606:2800:220:1:248:1893:25c8:1946"]`},
+		{"TTLs", "[60.0,60.0,60.0]"}, {"rejected", "false"}},
+	{{"_path", `"ssl"`}, {"ts", "95.036038"}, {"id.orig_h", `"10.0.2.15"`}, {"id.orig_p", "49194"}, {"id.resp_h", `"204.79.197.200"`},
+		{"id.resp_p", "443"}, {"server_name", `"ieonline.microsoft.com"`}, {"cert_chain_fps", `["a","b"]`}},
+	{{"_path", `"http"`}, {"ts", "29.868252"}, {"id.orig_h", `"10.0.2.15"`}, {"id.orig_p", "49156"}, {"id.resp_h", `"147.32.80.7"`},
+		{"id.resp_p", "80"}, {"method", `"GET"`}, {"host", `"112.255.161.10"`}, {"user_agent", `"Wget/1.20"`}, {"status_code", "200"}},
+	{{"ts", "1.5"}, {"id", `{"orig_h":"fe80::1","orig_p":"135","resp_h":"fe80::2","resp_p":"136"}`}, {"proto", `"icmp"`},
+		{"conn_state", `"OTH"`}, {"duration", "null"}},
+}
+
+// zeekJSONFuzzTemplate is a base line with a hole: prefix + text + suffix; orig is the text the
+// base has there.
+type zeekJSONFuzzTemplate struct{ prefix, suffix, orig string }
+
+// zeekJSONFuzzTemplates are the bases with a hole for a member's value, for a key, for a member,
+// and for the values of the nested "id", so that fuzzed text lands where the scanner reads
+// rather than in a line it leaves to fastjson at once.
+var zeekJSONFuzzTemplates = func() []zeekJSONFuzzTemplate {
+	var ts []zeekJSONFuzzTemplate
+	const hole = "\x00"
+	add := func(m [][2]string, orig string) {
+		var b strings.Builder
+		b.WriteByte('{')
+		for i, kv := range m {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			if kv[0] == hole {
+				b.WriteString(kv[1])
+			} else {
+				b.WriteString(`"` + kv[0] + `":` + kv[1])
+			}
+		}
+		b.WriteByte('}')
+		prefix, suffix, _ := strings.Cut(b.String(), hole)
+		ts = append(ts, zeekJSONFuzzTemplate{prefix, suffix, orig})
+	}
+	for _, base := range zeekJSONFuzzBases {
+		for i, kv := range base {
+			m := slices.Clone(base)
+			m[i][1] = hole // the value
+			add(m, kv[1])
+			if kv[0] == "id" {
+				for _, k := range []string{"orig_h", "orig_p", "resp_h", "resp_p"} {
+					before, after, _ := strings.Cut(kv[1], `"`+k+`":`)
+					orig, _, _ := strings.Cut(after, ",")
+					orig = strings.TrimSuffix(orig, "}")
+					m[i][1] = before + `"` + k + `":` + hole + after[len(orig):]
+					add(m, orig)
+				}
+			}
+		}
+		m := slices.Clone(base)
+		m[1] = [2]string{hole, hole + ":" + base[1][1]} // a key
+		add(m, `"`+base[1][0]+`"`)
+		m[1] = [2]string{hole, hole} // a member, or several
+		add(m, `"`+base[1][0]+`":`+base[1][1])
+	}
+	return ts
+}()
+
+// zeekJSONFuzzValues are texts tried in every hole of the templates.
+var zeekJSONFuzzValues = []string{
+	"", "null", "true", "false", "nul", "nan", "-inf", "0", "-0", "01", "1.", "1e", "1e5", "1E+2", "-1", "+1", "1.2.3",
+	"1.5", "0.000001", "4294967295.999999", "4294967296", "1664462456.7552991", "999999.9999995", "1e400",
+	"18446744073709551615", "18446744073709551616", "65535", "65536", `""`, `"-"`, `" "`, `"10.0.0.1"`, `"::1"`,
+	`"fe80::1%eth0"`, `"10.0.0.1,10.0.0.2"`, `"a\"b"`, `"\u0031.1.1.1"`, `"\x41"`, `"tcp"`, `"ICMP"`, `"6"`, `"unknown_transport"`,
+	`"conn"`, `"dns"`, `"2024-04-19T00:00:01.25Z"`, "[]", `["10.0.0.1"]`, `["10.0.0.1", 1, null, "x"]`, "{}",
+	`{"orig_h":"10.0.0.1"}`, `[[[[]]]]`, ` 1 `, "\t\"x\"\r", `"ts":2,"id.orig_h":"10.0.0.9"`, `"ts"`,
+}
+
+// FuzzZeekJSONFast checks that the single-pass scanner reads every line as fastjson does: the
+// same record and the same error, for each log type and for a merged stream. The first byte of
+// the input picks a template of zeekJSONFuzzTemplates (0: none) and the rest fills its hole.
+func FuzzZeekJSONFast(f *testing.F) {
+	for _, s := range zeekJSONFuzzSeeds(f) {
+		f.Add(append([]byte{0}, s...))
+	}
+	for i, tpl := range zeekJSONFuzzTemplates {
+		f.Add(append([]byte{byte(i + 1)}, tpl.orig...))
+		for _, v := range zeekJSONFuzzValues {
+			f.Add(append([]byte{byte(i + 1)}, v...))
+		}
+	}
+	parsers := zeekJSONDiffParsers()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) == 0 {
+			return
+		}
+		line := data[1:]
+		if n := int(data[0]) % (len(zeekJSONFuzzTemplates) + 1); n > 0 {
+			tpl := zeekJSONFuzzTemplates[n-1]
+			line = slices.Concat([]byte(tpl.prefix), line, []byte(tpl.suffix))
+		}
+		for _, p := range parsers {
+			zeekJSONDiff(t, p, line)
+		}
+	})
+}
+
+// TestZeekJSONFastSeeds runs the differential check over the seeds, and wants the scanner to
+// take the lines Zeek writes: the benchmark's, and the real samples' but for a few with escapes.
+func TestZeekJSONFastSeeds(t *testing.T) {
+	parsers := zeekJSONDiffParsers()
+	for _, line := range zeekJSONFuzzSeeds(t) {
+		for _, p := range parsers {
+			zeekJSONDiff(t, p, line)
+		}
+	}
+	for _, line := range zeekBenchConnJSON() {
+		if !zeekJSONDiff(t, parsers[1], line) {
+			t.Errorf("%s: left to fastjson", line)
+		}
+	}
+}
+
+// TestZeekJSONFastReal runs the differential check over every line of the real JSON samples.
+func TestZeekJSONFastReal(t *testing.T) {
+	dir := zeekSharedData(t, "rita/json_with_all_fields")
+	parsers := zeekJSONDiffParsers()
+	for _, rel := range zeekJSONRealFiles {
+		path := filepath.Join(dir, "..", "..", rel)
+		lines, err := zeekJSONRealLines(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fast := 0
+		for _, line := range lines {
+			took := false
+			for _, p := range parsers {
+				took = zeekJSONDiff(t, p, line)
+			}
+			if took {
+				fast++
+			}
+		}
+		t.Logf("%s: %d lines, %d read by the scanner", rel, len(lines), fast)
+	}
+}
+
+// TestZeekJSONFastTime compares zjTime's direct reading of Zeek's numeric timestamps with the
+// reference's float round trip, at the edges of its domain and over random values.
+func TestZeekJSONFastTime(t *testing.T) {
+	var p fastjson.Parser
+	check := func(num string) {
+		t.Helper()
+		v, err := p.Parse(num)
+		if err != nil {
+			t.Fatalf("%s: %v", num, err)
+		}
+		want, errWant := zeekJSONTime(v, time.UTC)
+		got, errGot := zjTime(&zjVal{t: zjNumber, raw: []byte(num)}, time.UTC)
+		if got != want || !zeekSameError(errGot, errWant) {
+			t.Errorf("%s: %d, %v; want %d, %v", num, got, errGot, want, errWant)
+		}
+	}
+	for _, s := range []string{"0", "0.0", "0.000001", "0.999999", "1", "9.999999", "999999999.999999",
+		"1000000000", "1000000000.000001", "1000000000.5", "1664462456.755299", "1664462456.7552990",
+		"4294967295.999999", "4294967296", "4294967296.000001", "9999999999.999999", "12345678901.5"} {
+		check(s)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 300000 {
+		var ip uint64
+		switch rng.IntN(3) {
+		case 0:
+			ip = 1e9 + rng.Uint64N(1<<32-1e9) // Zeek's range of epochs
+		case 1:
+			ip = rng.Uint64N(1 << 32)
+		default:
+			ip = rng.Uint64N(1000)
+		}
+		s := strconv.FormatUint(ip, 10)
+		if n := rng.IntN(8); n > 0 {
+			s += "." + fmt.Sprintf("%0*d", n, rng.Uint64N(uint64(math.Pow10(n))))
+		}
+		check(s)
+	}
+}
+
+// TestZeekJSONFastSeconds compares zjSeconds's direct reading of short decimals with the
+// reference's float conversion, at the edges of its domain and over random values.
+func TestZeekJSONFastSeconds(t *testing.T) {
+	var p fastjson.Parser
+	check := func(num string) {
+		t.Helper()
+		v, err := p.Parse(num)
+		if err != nil {
+			t.Fatalf("%s: %v", num, err)
+		}
+		want, errWant := zeekJSONSeconds(v, "duration")
+		got, errGot := zjSeconds(&zjVal{t: zjNumber, raw: []byte(num)}, "duration")
+		if got != want || !zeekSameError(errGot, errWant) {
+			t.Errorf("%s: %d, %v; want %d, %v", num, got, errGot, want, errWant)
+		}
+	}
+	for _, s := range []string{"0", "0.0", "0.000001", "0.0000005", "0.999999", "1", "999999.999999",
+		"999999.9999995", "1000000", "1000000.000001", "0.012166976928710938", "108.985496", "1e3"} {
+		check(s)
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 300000 {
+		var ip uint64
+		switch rng.IntN(3) {
+		case 0:
+			ip = rng.Uint64N(1e6)
+		case 1:
+			ip = rng.Uint64N(100)
+		default:
+			ip = 0
+		}
+		s := strconv.FormatUint(ip, 10)
+		if n := rng.IntN(8); n > 0 {
+			s += "." + fmt.Sprintf("%0*d", n, rng.Uint64N(uint64(math.Pow10(n))))
+		}
+		check(s)
+	}
 }
