@@ -58,15 +58,26 @@ func Defaults() Config {
 	return Config{Talker: DefaultTalker(), Miner: DefaultMiner()}
 }
 
+// Detector is one registered detector: the category it reports and how it runs.
+type Detector struct {
+	Category string
+	Run      func(engine.View, Config) ([]Finding, []Note)
+}
+
+// Detectors lists every detector Run runs, in order. The accuracy suite (internal/hunt) asserts
+// precision and recall on simulated scenarios for every category listed here, so a detector
+// cannot be added without being measured.
+var Detectors = []Detector{
+	{Talker, func(v engine.View, c Config) ([]Finding, []Note) { return Talkers(v, c.Talker) }},
+	{Miner, func(v engine.View, c Config) ([]Finding, []Note) { return Miners(v, c.Miner) }},
+}
+
 // Run runs every detector over v.
 func Run(v engine.View, cfg Config) ([]Finding, []Note) {
 	var fs []Finding
 	var notes []Note
-	for _, d := range []func(engine.View, Config) ([]Finding, []Note){
-		func(v engine.View, c Config) ([]Finding, []Note) { return Talkers(v, c.Talker) },
-		func(v engine.View, c Config) ([]Finding, []Note) { return Miners(v, c.Miner) },
-	} {
-		f, n := d(v, cfg)
+	for _, d := range Detectors {
+		f, n := d.Run(v, cfg)
 		fs = append(fs, f...)
 		notes = append(notes, n...)
 	}

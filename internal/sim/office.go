@@ -139,6 +139,8 @@ func (o *office) build(hosts int) {
 	for range hosts - 6 {
 		o.users = append(o.users, o.host())
 	}
+	// Which user plays which role changes with the seed, so no detector can learn addresses.
+	o.rng.Shuffle(len(o.users), func(i, j int) { o.users[i], o.users[j] = o.users[j], o.users[i] })
 	o.sites = o.externals(400, "www", "example-site.com")
 	o.updates = o.externals(3, "update", "os-vendor.com")
 	o.ntp = o.externals(2, "ntp", "pool.ntp.org")
