@@ -49,13 +49,15 @@ type Note struct {
 
 // Config holds every detector's thresholds; Defaults works without tuning.
 type Config struct {
-	Talker TalkerConfig `yaml:"talker"`
-	Miner  MinerConfig  `yaml:"miner"`
+	Talker   TalkerConfig   `yaml:"talker"`
+	Miner    MinerConfig    `yaml:"miner"`
+	Exfil    ExfilConfig    `yaml:"exfil"`
+	OffHours OffHoursConfig `yaml:"off_hours"`
 }
 
 // Defaults returns the default configuration.
 func Defaults() Config {
-	return Config{Talker: DefaultTalker(), Miner: DefaultMiner()}
+	return Config{Talker: DefaultTalker(), Miner: DefaultMiner(), Exfil: DefaultExfil(), OffHours: DefaultOffHours()}
 }
 
 // Detector is one registered detector: the category it reports and how it runs.
@@ -70,6 +72,8 @@ type Detector struct {
 var Detectors = []Detector{
 	{Talker, func(v engine.View, c Config) ([]Finding, []Note) { return Talkers(v, c.Talker) }},
 	{Miner, func(v engine.View, c Config) ([]Finding, []Note) { return Miners(v, c.Miner) }},
+	{Exfil, func(v engine.View, c Config) ([]Finding, []Note) { return Exfils(v, c.Exfil) }},
+	{OffHours, func(v engine.View, c Config) ([]Finding, []Note) { return OffHoursActivity(v, c.OffHours) }},
 }
 
 // Run runs every detector over v.

@@ -308,6 +308,9 @@ func (p *partition) add(e *entry) {
 	if e.bytesIn != 0 {
 		p.fields.BytesIn = true
 	}
+	if e.pktsOut > 1 || e.bytesOut > 1514 {
+		p.fields.Volumes = true
+	}
 	if e.action != flow.ActionUnknown {
 		p.fields.Action = true
 	}
@@ -516,6 +519,7 @@ func mergeFields(dst *FieldSet, src FieldSet) {
 	dst.TLSSNI = dst.TLSSNI || src.TLSSNI
 	dst.HTTPHost = dst.HTTPHost || src.HTTPHost
 	dst.Times = dst.Times || src.Times
+	dst.Volumes = dst.Volumes || src.Volumes
 }
 
 func addrOf(k addr16) netip.Addr { return netip.AddrFrom16(k).Unmap() }

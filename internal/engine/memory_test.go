@@ -876,7 +876,9 @@ func TestSpanAndFields(t *testing.T) {
 	f("duration", []flow.Record{r(0, nil), r(0, func(x *flow.Record) { x.Duration = 1 })}, 0, 0, FieldSet{Duration: true})
 	f("zero duration is not a duration", []flow.Record{r(0, func(x *flow.Record) { x.Duration = 0 })}, 0, 0, FieldSet{})
 	f("bytes in", []flow.Record{r(0, func(x *flow.Record) { x.BytesIn = 1 })}, 0, 0, FieldSet{BytesIn: true})
-	f("bytes out only", []flow.Record{r(0, func(x *flow.Record) { x.BytesOut, x.PktsIn = 1e9, 3 })}, 0, 0, FieldSet{})
+	f("bytes out only", []flow.Record{r(0, func(x *flow.Record) { x.BytesOut, x.PktsIn = 1e9, 3 })}, 0, 0, FieldSet{Volumes: true})
+	f("one small packet", []flow.Record{r(0, func(x *flow.Record) { x.BytesOut, x.PktsOut = 60, 1 })}, 0, 0, FieldSet{})
+	f("several packets", []flow.Record{r(0, func(x *flow.Record) { x.BytesOut, x.PktsOut = 120, 2 })}, 0, 0, FieldSet{Volumes: true})
 	f("action pass", []flow.Record{r(0, func(x *flow.Record) { x.Action = flow.ActionPass })}, 0, 0, FieldSet{Action: true})
 	f("action block", []flow.Record{r(0, func(x *flow.Record) { x.Action = flow.ActionBlock })}, 0, 0, FieldSet{Action: true})
 	f("dns", []flow.Record{r(0, func(x *flow.Record) { x.DNSQuery = "q.example" })}, 0, 0, FieldSet{DNS: true})
@@ -1032,6 +1034,7 @@ func model(t *testing.T, recs []flow.Record, scope *netscope.Scope) snapshot {
 		s.Fields.Times = true
 		s.Fields.Duration = s.Fields.Duration || r.Duration > 0
 		s.Fields.BytesIn = s.Fields.BytesIn || r.BytesIn != 0
+		s.Fields.Volumes = s.Fields.Volumes || r.PktsOut > 1 || r.BytesOut > 1514
 		s.Fields.Action = s.Fields.Action || r.Action != flow.ActionUnknown
 		k := key{r.Src.Unmap(), r.Dst.Unmap(), r.DstPort, r.Proto}
 		p := pairs[k]

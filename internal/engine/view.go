@@ -110,4 +110,7 @@ type FieldSet struct {
 	TLSSNI   bool
 	HTTPHost bool
 	Times    bool // flows carried timestamps (bare filterlog lines do not)
+	// Volumes: some flow carried more than one packet or more than a packet's bytes, so byte
+	// counts are transfer sizes. A firewall log records one packet per connection and has none.
+	Volumes bool
 }

@@ -455,9 +455,9 @@ func zeekTruncate(s string) string {
 // checks the JSON as fastjson would, keeps the raw text of the values parseRef reads and skips
 // the others. It gives up (and parseRef reads the line) on anything it cannot vouch reads the
 // same: malformed or unusual JSON (fastjson's own error messages then stay the reference's), a
-// backslash in any key or in a value read, an object or array where a value is read (except the
-// answers array of plain strings and the nested "id" object), numbers outside strict JSON
-// syntax, nesting deeper than zjMaxDepth. Accepted lines are then read by parseFast, which
+// backslash in a key of the line's object or of "id" (fastjson unescapes them) or in a value
+// read, an object or array where a value is read (except the answers array of plain strings and
+// the nested "id" object), numbers outside strict JSON syntax, nesting deeper than zjMaxDepth. Accepted lines are then read by parseFast, which
 // mirrors parseRef step by step with the zeekJSON* helpers' zj* twins.
 
 // zjVal is a value kept by the scanner.

@@ -53,7 +53,8 @@ const MinOfficeHosts = 60
 //   - [scan] a horizontal sweep of 445 over 250 internal addresses, a vertical sweep of ports
 //     1-1024 on one server, and a slow scan probing a random internal host and port every 3-7
 //     minutes for the whole span; most probes get no answer.
-//   - [long-conn] a 10-hour session to a rare external address on 443, once a day.
+//   - [long-conn] a 10-hour session to a rare external address on 443 once a day, moving a few MB
+//     (a remote shell, not a transfer).
 //
 // Look-alikes (benign, each imitating a category): a build server pulling packages all day
 // (miner: heavy talker), a developer's test service on external port 3333 (miner), the chat
@@ -346,8 +347,9 @@ func (o *office) threats() {
 	lastDay := o.days - 1
 	upload := func(h netip.Addr, t time.Time, dst netip.Addr, port uint16, total uint64, parts int) {
 		for range parts {
-			o.conn(t, h, dst, port, flow.ProtoTCP, total/uint64(parts), 40_000, 90*time.Second)
-			t = t.Add(95 * time.Second)
+			d := time.Duration(60+o.rng.IntN(60)) * time.Second
+			o.conn(t, h, dst, port, flow.ProtoTCP, total/uint64(parts), 40_000, d)
+			t = t.Add(d + time.Duration(1+o.rng.IntN(20))*time.Second)
 		}
 	}
 	upload(ex[0], o.at(lastDay, 11, 3600), o.rare("drop"), 443, 3_000_000_000, 50)
@@ -410,7 +412,7 @@ func (o *office) threats() {
 	lc := take(1)[0]
 	lcDst := o.rare("relay")
 	for d := range o.days {
-		o.visit(o.at(d, 7, 3600), lc, lcDst, 443, 40_000_000, 9_000_000, 10*time.Hour)
+		o.visit(o.at(d, 7, 3600), lc, lcDst, 443, 2_000_000, 6_000_000, 10*time.Hour) // a remote shell: hours, little data
 	}
 	o.plant(lc, "long-conn")
 	o.threatUsers = next

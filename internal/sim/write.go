@@ -17,7 +17,7 @@ import (
 )
 
 // WriteFilterlog writes records as pfSense filterlog syslog lines (RFC 3164 prefix, one line per
-// connection's first packet, as pfSense logs it).
+// connection's first packet, as pfSense logs it: the length is one packet's, at most the MTU).
 func WriteFilterlog(w io.Writer, recs []flow.Record) error {
 	bw := bufio.NewWriterSize(w, 1<<16)
 	var buf []byte
@@ -31,7 +31,7 @@ func WriteFilterlog(w io.Writer, recs []flow.Record) error {
 			iface = "igb1"
 		}
 		buf = fmt.Appendf(buf, "5,,,1000000103,%s,match,%s,%s,4,0x0,,64,%d,0,DF,%d,%s,%d,%s,%s,",
-			iface, r.Action, dirName(r.Dir), 1000+i%60000, r.Proto, flow.ProtoName(r.Proto), 20+r.BytesOut/max(r.PktsOut, 1), r.Src, r.Dst)
+			iface, r.Action, dirName(r.Dir), 1000+i%60000, r.Proto, flow.ProtoName(r.Proto), min(20+r.BytesOut/max(r.PktsOut, 1), 1500), r.Src, r.Dst)
 		switch r.Proto {
 		case flow.ProtoTCP:
 			buf = fmt.Appendf(buf, "%d,%d,0,S,%d,,64240,,mss;sackOK;TS;nop;wscale\n", r.SrcPort, r.DstPort, 1000000+i)

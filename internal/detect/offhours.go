@@ -1,0 +1,145 @@
+package detect
+
+import (
+	"fmt"
+	"math"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/flowhunt/flowhunt/internal/engine"
+)
+
+// OffHoursConfig tunes the off-hours detector.
+type OffHoursConfig struct {
+	// WorkStart and WorkEnd bound working hours (local hour of day, [start, end)); Location names
+	// the zone ("" is UTC).
+	WorkStart int    `yaml:"work_start"`
+	WorkEnd   int    `yaml:"work_end"`
+	Location  string `yaml:"location"`
+	// MinShare is the share of a destination's flows that must start off hours.
+	MinShare float64 `yaml:"min_share"`
+	// MaxHostShare: a host whose own traffic is mostly off hours (a night-shift server) has a
+	// nocturnal baseline and is not flagged.
+	MaxHostShare float64 `yaml:"max_host_share"`
+	// MinFlows is how many distinct flow starts to the destination are needed.
+	MinFlows int `yaml:"min_flows"`
+	// MaxPrevalence: only destinations at most this many internal hosts use are rare.
+	MaxPrevalence int `yaml:"max_prevalence"`
+}
+
+// DefaultOffHours returns the default off-hours thresholds.
+func DefaultOffHours() OffHoursConfig {
+	return OffHoursConfig{WorkStart: 7, WorkEnd: 19, MinShare: 0.9, MaxHostShare: 0.5, MinFlows: 3, MaxPrevalence: 2}
+}
+
+// OffHoursActivity flags internal hosts whose traffic to a rare external destination happens almost
+// only outside working hours, when their own traffic does not.
+//
+// For host h and external destination d used by at most MaxPrevalence internal hosts, with
+// s(h,d) = share of the distinct flow starts from h to d outside [WorkStart, WorkEnd) local time,
+// and s(h) = share of all flows h originated outside those hours (from its hourly counts, h's own
+// baseline), the pair is flagged when s(h,d) ≥ MinShare, s(h) ≤ MaxHostShare and there are at
+// least MinFlows flow starts. A night-shift server (s(h) high) is thereby not flagged, nor is
+// traffic to destinations many hosts use (updates, NTP). Strictly periodic traffic (median gap
+// ≤ 10 min, MAD of gaps ≤ 20 % of it, over ≥ 15 flows) is the beacon detector's: it is left out here, so a
+// beacon whose bursts happen to fall at night is not reported twice.
+// Score = min(0.9, 0.6 + 0.3·(s(h,d) − s(h))).
+func OffHoursActivity(v engine.View, cfg OffHoursConfig) ([]Finding, []Note) {
+	loc, err := time.LoadLocation(cfg.Location)
+	if err != nil {
+		return nil, []Note{{OffHours, fmt.Sprintf("bad location %q: %v; detector skipped", cfg.Location, err)}}
+	}
+	if !v.Fields().Times {
+		return nil, []Note{{OffHours, "flows carry no timestamps: detector skipped"}}
+	}
+	scope := v.Scope()
+	offset := func(unix int64) int { _, off := time.Unix(unix, 0).In(loc).Zone(); return off }
+	var out []Finding
+	for h := range v.Hosts() {
+		if !h.Internal || h.ExtConns == 0 {
+			continue
+		}
+		hours := h.HourOfDay(offset)
+		var total, off uint64
+		for hr, n := range hours {
+			total += n
+			if hr < cfg.WorkStart || hr >= cfg.WorkEnd {
+				off += n
+			}
+		}
+		hostShare := float64(off) / float64(max(total, 1))
+		if hostShare > cfg.MaxHostShare {
+			continue
+		}
+		var times []uint32
+		var dst netip.Addr
+		var ports []uint16
+		flush := func() {
+			if !dst.IsValid() || len(times) < cfg.MinFlows {
+				return
+			}
+			slices.Sort(times)
+			times = slices.Compact(times)
+			if len(times) < cfg.MinFlows || periodic(times) {
+				return
+			}
+			share := offHoursShare(times, loc, cfg.WorkStart, cfg.WorkEnd)
+			if share < cfg.MinShare {
+				return
+			}
+			peers := make([]string, 0, len(ports))
+			for _, p := range ports {
+				peers = append(peers, peerString(dst, p))
+			}
+			out = append(out, Finding{Host: h.Addr, Category: OffHours, Score: math.Min(0.9, 0.6+0.3*(share-hostShare)),
+				Flagged: true, Peers: peers,
+				Reason: fmt.Sprintf("%d flows to %s, a destination %s, %.0f%% of them outside %02d:00-%02d:00, when %.0f%% of the host's own traffic is",
+					len(times), dst, usedBy(v.Prevalence(dst)), 100*share, cfg.WorkStart, cfg.WorkEnd, 100*hostShare),
+				Evidence: map[string]any{"flows": len(times), "off_hours_share": finite(share), "host_off_hours_share": finite(hostShare),
+					"destination_prevalence": v.Prevalence(dst), "work_hours": fmt.Sprintf("%02d-%02d", cfg.WorkStart, cfg.WorkEnd)}})
+		}
+		for p := range v.PairsFrom(h.Addr) {
+			if scope.Contains(p.Dst) || v.Prevalence(p.Dst) > cfg.MaxPrevalence {
+				continue
+			}
+			if p.Dst != dst {
+				flush()
+				dst, times, ports = p.Dst, times[:0], ports[:0]
+			}
+			times = append(times, p.Times...)
+			if !slices.Contains(ports, p.DstPort) {
+				ports = append(ports, p.DstPort)
+			}
+		}
+		flush()
+	}
+	slices.SortFunc(out, func(x, y Finding) int { return x.Host.Compare(y.Host) })
+	return out, nil
+}
+
+// periodic reports whether sorted flow starts repeat at a steady short interval: at least 15 of
+// them (a beacon burst is 20-40; a back-to-back upload of a few parts is not a beacon), median
+// gap at most 10 minutes and a median absolute deviation of gaps at most 20 % of it.
+func periodic(times []uint32) bool {
+	if len(times) < 15 {
+		return false
+	}
+	gaps := make([]float64, len(times)-1)
+	for i := range gaps {
+		gaps[i] = float64(times[i+1] - times[i])
+	}
+	med := median(gaps)
+	dev := make([]float64, len(gaps))
+	for i, g := range gaps {
+		dev[i] = math.Abs(g - med)
+	}
+	return med <= 600 && median(dev) <= 0.2*med
+}
+
+func usedBy(n int) string {
+	if n <= 1 {
+		return "no other internal host uses"
+	}
+	return fmt.Sprintf("only %d internal hosts use", n)
+}
