@@ -39,7 +39,7 @@ func TestQuality(t *testing.T) {
 		cannot []string
 	}{
 		{101, "csv", true, nil},
-		{202, "zeek", false, nil}, // names come from dns.log
+		{202, "zeek", false, nil},                        // names come from dns.log
 		{303, "filterlog", true, []string{detect.Exfil}}, // one packet per connection: no volumes
 	} {
 		t.Run(tc.format, func(t *testing.T) {
