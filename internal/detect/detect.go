@@ -49,15 +49,16 @@ type Note struct {
 
 // Config holds every detector's thresholds; Defaults works without tuning.
 type Config struct {
-	Talker   TalkerConfig   `yaml:"talker"`
-	Miner    MinerConfig    `yaml:"miner"`
-	Exfil    ExfilConfig    `yaml:"exfil"`
-	OffHours OffHoursConfig `yaml:"off_hours"`
+	Talker    TalkerConfig    `yaml:"talker"`
+	Miner     MinerConfig     `yaml:"miner"`
+	Exfil     ExfilConfig     `yaml:"exfil"`
+	OffHours  OffHoursConfig  `yaml:"off_hours"`
+	DNSTunnel DNSTunnelConfig `yaml:"dns_tunnel"`
 }
 
 // Defaults returns the default configuration.
 func Defaults() Config {
-	return Config{Talker: DefaultTalker(), Miner: DefaultMiner(), Exfil: DefaultExfil(), OffHours: DefaultOffHours()}
+	return Config{Talker: DefaultTalker(), Miner: DefaultMiner(), Exfil: DefaultExfil(), OffHours: DefaultOffHours(), DNSTunnel: DefaultDNSTunnel()}
 }
 
 // Detector is one registered detector: the category it reports and how it runs.
@@ -74,6 +75,7 @@ var Detectors = []Detector{
 	{Miner, func(v engine.View, c Config) ([]Finding, []Note) { return Miners(v, c.Miner) }},
 	{Exfil, func(v engine.View, c Config) ([]Finding, []Note) { return Exfils(v, c.Exfil) }},
 	{OffHours, func(v engine.View, c Config) ([]Finding, []Note) { return OffHoursActivity(v, c.OffHours) }},
+	{DNSTunnel, func(v engine.View, c Config) ([]Finding, []Note) { return DNSTunnels(v, c.DNSTunnel) }},
 }
 
 // Run runs every detector over v.

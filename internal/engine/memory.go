@@ -198,6 +198,7 @@ type partition struct {
 	npairs      int32
 	hosts       map[addr16]*hostAcc
 	names       map[addr16][]string
+	dns         map[dnsKey]*dnsAcc
 	first, last int64
 	fields      FieldSet
 	flows       int64
@@ -381,6 +382,7 @@ func (p *Pair) compactTimes() {
 func (p *partition) addNames(r *flow.Record) {
 	if r.DNSQuery != "" {
 		p.fields.DNS = true
+		p.addDNS(r)
 		for _, a := range r.DNSAnswers {
 			p.addName(a.As16(), r.DNSQuery)
 		}
@@ -471,8 +473,18 @@ func (a *Aggregator) Merge() *Memory {
 		}
 		m.flows += p.flows
 		mergeFields(&m.fields, p.fields)
-		p.hosts, p.names, p.sorted, p.chunks = nil, nil, nil, nil
+		for _, d := range p.dns {
+			d.seen = nil
+			m.dns = append(m.dns, &d.DNSDomain)
+		}
+		p.hosts, p.names, p.sorted, p.chunks, p.dns = nil, nil, nil, nil, nil
 	}
+	slices.SortFunc(m.dns, func(x, y *DNSDomain) int {
+		if c := x.Host.Compare(y.Host); c != 0 {
+			return c
+		}
+		return strings.Compare(x.Domain, y.Domain)
+	})
 	if !m.fields.Times {
 		m.first, m.last = 0, 0
 	}
@@ -547,6 +559,7 @@ type Memory struct {
 	hourly      map[netip.Addr][]HourCount
 	names       map[netip.Addr][]string
 
+	dns           []*DNSDomain
 	hosts         []Host
 	hostIdx       map[netip.Addr]int
 	prevalence    map[netip.Addr]int

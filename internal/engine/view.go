@@ -99,6 +99,27 @@ type View interface {
 	// Fields reports which optional record fields the input had, so detectors can say when they
 	// cannot run.
 	Fields() FieldSet
+	// DNSDomains yields, per internal-or-not querying host and registered domain, what its DNS
+	// queries under that domain looked like (inputs with DNS query fields only).
+	DNSDomains() iter.Seq[*DNSDomain]
+}
+
+// MaxDistinctLabels caps the distinct subdomains counted per host and domain: past it the count
+// is a lower bound (DistinctCapped), which is all a tunnel test needs.
+const MaxDistinctLabels = 4096
+
+// DNSDomain aggregates one host's DNS queries under one registered domain (eTLD+1).
+type DNSDomain struct {
+	Host   netip.Addr
+	Domain string // registered domain, e.g. "exf1l-data.com"
+
+	Queries        int64
+	Distinct       int   // distinct subdomain parts (the query without the registered domain)
+	DistinctCapped bool  // Distinct reached MaxDistinctLabels
+	TXT            int64 // TXT, NULL and other record types that carry free data (16, 10, 99)
+	SubLenTotal    int64 // bytes of subdomain parts, summed over queries
+	SubLenMax      int
+	EntropyTotal   float64 // Shannon entropy (bits per character) of subdomain parts, summed
 }
 
 // FieldSet records which optional fields appeared in the input at least once.
