@@ -31,6 +31,7 @@ type huntFlags struct {
 	all        bool
 	categories []string
 	pivot      string
+	explain    string
 	workers    int
 	config     string
 	quiet      bool
@@ -95,6 +96,7 @@ Exit status: 0 done (whether or not hosts were flagged), 2 usage error or unread
 	fl.BoolVar(&f.all, "all", false, "also list sub-threshold candidates (marked \"flagged\": false)")
 	fl.StringSliceVar(&f.categories, "category", nil, "only report these categories: "+strings.Join(detect.Categories, ", "))
 	fl.StringVar(&f.pivot, "pivot", "", "list every internal host that originated flows to `IP`, instead of the ranking")
+	fl.StringVar(&f.explain, "explain", "", "print all the evidence for one host `IP`: findings and candidates, top peers, activity sparklines")
 	fl.IntVar(&f.workers, "workers", 0, "parse workers (default: one per CPU)")
 	fl.StringVar(&f.config, "config", "", "read flag defaults from a YAML `FILE` (keys are flag names; detector thresholds under 'detectors:')")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no warnings on stderr")
@@ -110,11 +112,18 @@ func runHunt(cmd *cobra.Command, paths []string, f *huntFlags, dcfg detect.Confi
 	if err != nil {
 		return err
 	}
-	var pivot netip.Addr
+	var pivot, explain netip.Addr
 	if f.pivot != "" {
 		if pivot, err = netip.ParseAddr(f.pivot); err != nil {
 			return usageErr("--pivot %q: not an IP address", f.pivot)
 		}
+	}
+	if f.explain != "" {
+		if explain, err = netip.ParseAddr(f.explain); err != nil {
+			return usageErr("--explain %q: not an IP address", f.explain)
+		}
+		opts.All = true // candidates are part of the explanation
+		explain = explain.Unmap()
 	}
 	for _, c := range f.categories {
 		if !slices.Contains(detect.Categories, c) {
@@ -146,9 +155,18 @@ func runHunt(cmd *cobra.Command, paths []string, f *huntFlags, dcfg detect.Confi
 	if !f.quiet && output != "table" {
 		warn(cmd.ErrOrStderr(), r)
 	}
-	if pivot.IsValid() {
+	switch {
+	case explain.IsValid():
+		var host *score.Host
+		for i := range r.Hosts {
+			if r.Hosts[i].Addr == explain {
+				host = &r.Hosts[i]
+			}
+		}
+		err = report.Explain(w, explain, host, res.View)
+	case pivot.IsValid():
 		err = writePivot(w, output, score.Pivot(res.View, pivot))
-	} else {
+	default:
 		r.Hosts = report.Filter(r.Hosts, f.categories)
 		switch output {
 		case "table":

@@ -218,3 +218,14 @@ func TestEval(t *testing.T) {
 	f("no --truth", "--truth", findings)
 	f("no findings", "exactly one", "--truth", dir+"truth.json")
 }
+
+func TestExplainFlag(t *testing.T) {
+	dir := scenarioDir(t)
+	code, out, stderr := cli(t, "hunt", "--internal", "172.16.0.0/12", "--dns-map", dir+"rdns.txt", "--explain", "172.16.0.10", dir+"flows.log")
+	if code != 0 || !strings.Contains(out, "miner") || !strings.Contains(out, "nanopool") || !strings.Contains(out, "flows per hour of day") {
+		t.Errorf("explain: exit %d\n%s\n%s", code, out, stderr)
+	}
+	if code, _, stderr := cli(t, "hunt", "--explain", "nope", dir+"flows.log"); code != 2 || !strings.Contains(stderr, "--explain") {
+		t.Errorf("bad --explain: exit %d %s", code, stderr)
+	}
+}

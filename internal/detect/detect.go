@@ -158,7 +158,10 @@ func robustZ(values []float64) (z func(float64) float64, med float64) {
 	}, med
 }
 
-// humanBytes renders a byte count with a binary-free SI unit: "4.2 MB".
+// HumanBytes renders a byte count with an SI unit ("4.2 MB"), as every report writes sizes.
+func HumanBytes(b uint64) string { return humanBytes(b) }
+
+// humanBytes renders a byte count with an SI unit: "4.2 MB".
 func humanBytes(b uint64) string {
 	const unit = 1000
 	if b < unit {
