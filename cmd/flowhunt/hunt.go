@@ -28,6 +28,7 @@ type huntFlags struct {
 	columns    []string
 	tz         string
 	dnsMaps    []string
+	allow      []string
 	all        bool
 	categories []string
 	pivot      string
@@ -93,6 +94,7 @@ Exit status: 0 done (whether or not hosts were flagged), 2 usage error or unread
 	fl.StringSliceVar(&f.columns, "columns", nil, "CSV column roles by position, e.g. `ts,src,dst,sport,dport,proto,bytes` (- skips a column)")
 	fl.StringVar(&f.tz, "tz", "", "time zone of timestamps that carry none, e.g. `Asia/Jerusalem` (default UTC)")
 	fl.StringSliceVar(&f.dnsMaps, "dns-map", nil, "names for addresses: `FILE` of \"IP name\" lines or a Zeek dns.log (repeatable)")
+	fl.StringSliceVar(&f.allow, "allow", nil, "known-good destinations: `FILE` of addresses, CIDRs and domain names, set aside before detection (repeatable)")
 	fl.BoolVar(&f.all, "all", false, "also list sub-threshold candidates (marked \"flagged\": false)")
 	fl.StringSliceVar(&f.categories, "category", nil, "only report these categories: "+strings.Join(detect.Categories, ", "))
 	fl.StringVar(&f.pivot, "pivot", "", "list every internal host that originated flows to `IP`, instead of the ranking")
@@ -187,7 +189,7 @@ func runHunt(cmd *cobra.Command, paths []string, f *huntFlags, dcfg detect.Confi
 
 func (f *huntFlags) huntOptions(paths []string, dcfg detect.Config) (hunt.Options, error) {
 	o := hunt.Options{
-		Paths: paths, Internal: f.internal, InferInternal: f.infer, DNSMaps: f.dnsMaps,
+		Paths: paths, Internal: f.internal, InferInternal: f.infer, DNSMaps: f.dnsMaps, AllowLists: f.allow,
 		Detect: dcfg, All: f.all, Version: versionString(),
 		Ingest: ingest.Options{Format: f.format, Columns: f.columns, Workers: f.workers},
 	}

@@ -229,3 +229,18 @@ func TestExplainFlag(t *testing.T) {
 		t.Errorf("bad --explain: exit %d %s", code, stderr)
 	}
 }
+
+func TestAllowFlag(t *testing.T) {
+	dir := scenarioDir(t)
+	pool := strings.Fields(grepLine(t, dir+"rdns.txt", "nanopool"))[0]
+	allow := filepath.Join(t.TempDir(), "allow.txt")
+	os.WriteFile(allow, []byte("# our own pool, for the test\n"+pool+"\nsupportxmr.com\n"), 0o644)
+	code, out, stderr := cli(t, "hunt", "--internal", "172.16.0.0/12", "--dns-map", dir+"rdns.txt", "--allow", allow, "-o", "ips", "--category", "miner", dir+"flows.log")
+	if code != 0 || out != "ip\n" || !strings.Contains(stderr, "allow-listed destinations set aside") {
+		t.Errorf("allow: exit %d out %q stderr %q", code, out, stderr)
+	}
+	os.WriteFile(allow, []byte("not a name!\n"), 0o644)
+	if code, _, stderr := cli(t, "hunt", "--allow", allow, dir+"flows.log"); code != 2 || !strings.Contains(stderr, "allow.txt:1") {
+		t.Errorf("bad allow list: exit %d %s", code, stderr)
+	}
+}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"net/netip"
 	"testing"
 
 	"github.com/flowhunt/flowhunt/internal/flow"
@@ -45,5 +46,29 @@ func TestSpanIgnoresUntimedFlows(t *testing.T) {
 	m = mergeRR([]flow.Record{untimed}, 1)
 	if first, last := m.Span(); first != 0 || last != 0 || m.Fields().Times {
 		t.Errorf("all untimed: span %d..%d, Times %v", first, last, m.Fields().Times)
+	}
+}
+
+func TestExclude(t *testing.T) {
+	recs := []flow.Record{
+		fl("10.0.0.1", "203.0.113.5", 443, flow.ProtoTCP, 1),
+		fl("10.0.0.1", "203.0.113.5", 443, flow.ProtoTCP, 2),
+		fl("10.0.0.2", "198.51.100.9", 443, flow.ProtoTCP, 3),
+		fl("10.0.0.2", "8.8.8.8", 53, flow.ProtoUDP, 4),
+	}
+	m := mergeRR(recs, 2)
+	m.AddNames(ip("198.51.100.9"), "vault.backup.example")
+	pairs, flows := m.Exclude(func(dst netip.Addr, names []string) bool {
+		return dst == ip("203.0.113.5") || (len(names) > 0 && names[0] == "vault.backup.example")
+	})
+	if pairs != 2 || flows != 3 {
+		t.Errorf("excluded %d pairs, %d flows; want 2, 3", pairs, flows)
+	}
+	m.Apply(mustScope(t, "10.0.0.0/8"))
+	if h, _ := m.Host(ip("10.0.0.1")); h != nil && h.ConnsOut != 0 {
+		t.Errorf("host totals still count allowed traffic: %+v", h)
+	}
+	if h, _ := m.Host(ip("10.0.0.2")); h == nil || h.ConnsOut != 1 || m.Prevalence(ip("198.51.100.9")) != 0 {
+		t.Errorf("10.0.0.2 = %+v", h)
 	}
 }

@@ -604,6 +604,26 @@ func (m *Memory) Activities() []netscope.Activity {
 	return acts
 }
 
+// Exclude drops every pair whose destination allowed says is known-good (a user's allow list),
+// so that no detector and no host total sees that traffic. Call it before Apply. It returns the
+// pairs and flows dropped.
+func (m *Memory) Exclude(allowed func(dst netip.Addr, names []string) bool) (pairs int, flows int64) {
+	verdict := map[netip.Addr]bool{}
+	m.pairs = slices.DeleteFunc(m.pairs, func(p *Pair) bool {
+		ok, seen := verdict[p.Dst]
+		if !seen {
+			ok = allowed(p.Dst, m.names[p.Dst])
+			verdict[p.Dst] = ok
+		}
+		if ok {
+			pairs++
+			flows += p.Count
+		}
+		return ok
+	})
+	return pairs, flows
+}
+
 // Apply sets the internal scope and derives the per-host aggregates and destination prevalence.
 func (m *Memory) Apply(scope *netscope.Scope) {
 	m.scope = scope

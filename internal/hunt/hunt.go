@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 
 	"github.com/flowhunt/flowhunt/internal/detect"
@@ -25,6 +26,7 @@ type Options struct {
 	Internal      []string // CIDRs; empty uses netscope.DefaultRanges
 	InferInternal bool
 	DNSMaps       []string // hosts-style "IP name" files or Zeek dns.logs
+	AllowLists    []string // known-good destinations: addresses, CIDRs, domain names
 	Detect        detect.Config
 	All           bool
 	Version       string
@@ -79,9 +81,27 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			source += "+inferred"
 		}
 	}
+	var allowNote []detect.Note
+	if len(o.AllowLists) > 0 {
+		lists, err := readAllowLists(o.AllowLists)
+		if err != nil {
+			return nil, err
+		}
+		pairs, flows := view.Exclude(func(dst netip.Addr, names []string) bool {
+			for _, l := range lists {
+				if l.Allows(dst, names) {
+					return true
+				}
+			}
+			return false
+		})
+		allowNote = append(allowNote, detect.Note{Detector: "allow", Text: fmt.Sprintf(
+			"%d flows (%d host pairs) to allow-listed destinations set aside before detection", flows, pairs)})
+	}
 	view.Apply(scope)
 
 	findings, notes := detect.Run(view, o.Detect)
+	notes = append(allowNote, notes...)
 	if view.InternalHosts() == 0 && view.Flows() > 0 {
 		notes = append([]detect.Note{{Detector: "scope", Text: fmt.Sprintf(
 			"no flow originates from the internal ranges (%s): pass --internal CIDR,... or --infer-internal",
@@ -115,6 +135,23 @@ func readNameMap(path string) (intel.NameMap, error) {
 	}
 	defer f.Close()
 	return intel.ReadHosts(f, path)
+}
+
+func readAllowLists(paths []string) ([]*intel.AllowList, error) {
+	var lists []*intel.AllowList
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			return nil, &ingest.InputError{Path: p, Err: err}
+		}
+		l, err := intel.ReadAllowList(f, p)
+		f.Close()
+		if err != nil {
+			return nil, &UsageError{err}
+		}
+		lists = append(lists, l)
+	}
+	return lists, nil
 }
 
 // UsageError is a bad flag value; the CLI exits 2 on it.

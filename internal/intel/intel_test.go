@@ -54,3 +54,29 @@ func TestReadHosts(t *testing.T) {
 		t.Errorf("bad line: err %v, want map.txt:2", err)
 	}
 }
+
+func TestAllowList(t *testing.T) {
+	l, err := ReadAllowList(strings.NewReader("# known good\n203.0.113.0/24\n198.51.100.7\nbackup-provider.com.\n\n::ffff:192.0.2.1 # mapped\n"), "allow.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := func(addr string, names []string, want bool) {
+		t.Helper()
+		if got := l.Allows(netip.MustParseAddr(addr), names); got != want {
+			t.Errorf("Allows(%s, %v) = %v, want %v", addr, names, got, want)
+		}
+	}
+	f("203.0.113.77", nil, true)
+	f("198.51.100.7", nil, true)
+	f("198.51.100.8", nil, false)
+	f("192.0.2.1", nil, true)
+	f("8.8.8.8", []string{"vault.Backup-Provider.com"}, true)
+	f("8.8.8.8", []string{"notbackup-provider.com"}, false)
+	f("8.8.8.8", []string{"evil.com", "backup-provider.com"}, true)
+	if l.Len() != 4 {
+		t.Errorf("Len = %d", l.Len())
+	}
+	if _, err := ReadAllowList(strings.NewReader("ok.com\nnot a name!\n"), "allow.txt"); err == nil || !strings.Contains(err.Error(), "allow.txt:2") {
+		t.Errorf("bad line: %v", err)
+	}
+}
