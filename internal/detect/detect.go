@@ -54,11 +54,14 @@ type Config struct {
 	Exfil     ExfilConfig     `yaml:"exfil"`
 	OffHours  OffHoursConfig  `yaml:"off_hours"`
 	DNSTunnel DNSTunnelConfig `yaml:"dns_tunnel"`
+	P2P       P2PConfig       `yaml:"p2p"`
+	C2        C2Config        `yaml:"c2"`
 }
 
 // Defaults returns the default configuration.
 func Defaults() Config {
-	return Config{Talker: DefaultTalker(), Miner: DefaultMiner(), Exfil: DefaultExfil(), OffHours: DefaultOffHours(), DNSTunnel: DefaultDNSTunnel()}
+	return Config{Talker: DefaultTalker(), Miner: DefaultMiner(), Exfil: DefaultExfil(), OffHours: DefaultOffHours(), DNSTunnel: DefaultDNSTunnel(),
+		P2P: DefaultP2P(), C2: DefaultC2()}
 }
 
 // Detector is one registered detector: the category it reports and how it runs.
@@ -76,6 +79,8 @@ var Detectors = []Detector{
 	{Exfil, func(v engine.View, c Config) ([]Finding, []Note) { return Exfils(v, c.Exfil) }},
 	{OffHours, func(v engine.View, c Config) ([]Finding, []Note) { return OffHoursActivity(v, c.OffHours) }},
 	{DNSTunnel, func(v engine.View, c Config) ([]Finding, []Note) { return DNSTunnels(v, c.DNSTunnel) }},
+	{P2P, func(v engine.View, c Config) ([]Finding, []Note) { return P2Ps(v, c.P2P) }},
+	{C2, func(v engine.View, c Config) ([]Finding, []Note) { return C2s(v, c.C2) }},
 }
 
 // Run runs every detector over v.

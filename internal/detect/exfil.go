@@ -74,6 +74,54 @@ func Exfils(v engine.View, cfg ExfilConfig) ([]Finding, []Note) {
 	first, last := v.Span()
 	daysObserved := int(math.Ceil(float64(last-first) / float64(24*time.Hour)))
 
+	// One pass over the pairs (sorted by source, then destination): the volume of every
+	// (internal host, external destination) transfer, and how many internal hosts send outside on
+	// each port (pairs of a source are contiguous, so a source is counted once per port).
+	type portUse struct {
+		last  netip.Addr
+		hosts int
+	}
+	ports := map[uint16]*portUse{}
+	var totals, volumes []float64
+	var src, dst netip.Addr
+	var vol uint64
+	flush := func() {
+		if vol > 0 {
+			volumes = append(volumes, math.Log10(float64(vol)))
+		}
+		vol = 0
+	}
+	for p := range v.Pairs() {
+		if !scope.Contains(p.Src) || scope.Contains(p.Dst) || p.BytesOut == 0 {
+			continue
+		}
+		u := ports[p.DstPort]
+		if u == nil {
+			u = &portUse{}
+			ports[p.DstPort] = u
+		}
+		if u.last != p.Src {
+			u.last, u.hosts = p.Src, u.hosts+1
+		}
+		if p.Src != src || p.Dst != dst {
+			flush()
+			src, dst = p.Src, p.Dst
+		}
+		vol += p.BytesOut
+	}
+	flush()
+	for h := range v.Hosts() {
+		if h.Internal && h.ExtBytesSent > 0 {
+			totals = append(totals, math.Log10(float64(h.ExtBytesSent)))
+		}
+	}
+	if len(totals) < 3 {
+		return nil, []Note{{Exfil, fmt.Sprintf("%d internal host(s) send data outside: too few for a network baseline", len(totals))}}
+	}
+	zTotal, _ := robustZ(totals)
+	zVolume, medVolume := robustZ(volumes)
+
+	// Second pass, only over hosts whose total is an outlier: their transfers in detail.
 	type transfer struct {
 		dst          netip.Addr
 		bytes        uint64
@@ -86,12 +134,9 @@ func Exfils(v engine.View, cfg ExfilConfig) ([]Finding, []Note) {
 		total     uint64
 		transfers []transfer
 	}
-	// Which internal hosts send to each external port: for the unusual-port mark.
-	portUsers := map[uint16]map[netip.Addr]bool{}
 	hosts := map[netip.Addr]*hostAcc{}
-	var totals, volumes []float64
 	for h := range v.Hosts() {
-		if !h.Internal || h.ExtBytesSent == 0 {
+		if !h.Internal || h.ExtBytesSent == 0 || zTotal(math.Log10(float64(h.ExtBytesSent))) < cfg.MinZ {
 			continue
 		}
 		acc := &hostAcc{total: h.ExtBytesSent}
@@ -100,10 +145,6 @@ func Exfils(v engine.View, cfg ExfilConfig) ([]Finding, []Note) {
 			if scope.Contains(p.Dst) || p.BytesOut == 0 {
 				continue
 			}
-			if portUsers[p.DstPort] == nil {
-				portUsers[p.DstPort] = map[netip.Addr]bool{}
-			}
-			portUsers[p.DstPort][h.Addr] = true
 			if cur == nil || cur.dst != p.Dst {
 				acc.transfers = append(acc.transfers, transfer{dst: p.Dst, firstT: p.First, last: p.Last})
 				cur = &acc.transfers[len(acc.transfers)-1]
@@ -115,16 +156,7 @@ func Exfils(v engine.View, cfg ExfilConfig) ([]Finding, []Note) {
 			cur.firstT, cur.last = min(cur.firstT, p.First), max(cur.last, p.Last)
 		}
 		hosts[h.Addr] = acc
-		totals = append(totals, math.Log10(float64(h.ExtBytesSent)))
-		for _, t := range acc.transfers {
-			volumes = append(volumes, math.Log10(float64(t.bytes)))
-		}
 	}
-	if len(totals) < 3 {
-		return nil, []Note{{Exfil, fmt.Sprintf("%d internal host(s) send data outside: too few for a network baseline", len(totals))}}
-	}
-	zTotal, _ := robustZ(totals)
-	zVolume, medVolume := robustZ(volumes)
 
 	var out []Finding
 	for a, acc := range hosts {
@@ -146,7 +178,7 @@ func Exfils(v engine.View, cfg ExfilConfig) ([]Finding, []Note) {
 			t.ports = slices.Compact(t.ports)
 			var oddPorts []string
 			for _, p := range t.ports {
-				if !exfilWellKnown[p] && len(portUsers[p]) == 1 {
+				if !exfilWellKnown[p] && ports[p] != nil && ports[p].hosts == 1 {
 					oddPorts = append(oddPorts, fmt.Sprint(p))
 				}
 			}

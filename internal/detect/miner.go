@@ -65,28 +65,39 @@ func Miners(v engine.View, cfg MinerConfig) ([]Finding, []Note) {
 	scope := v.Scope()
 	internal := max(v.InternalHosts(), 1)
 	anyNames := false
+	// Per destination, once: the pool names it answers to and whether its port use can count.
+	type verdict struct {
+		names, pools []string
+		rare         bool // few internal hosts share it
+	}
+	verdicts := map[netip.Addr]*verdict{}
 	for p := range v.Pairs() {
 		if !scope.Contains(p.Src) || scope.Contains(p.Dst) {
 			continue
 		}
-		names := v.Names(p.Dst)
-		anyNames = anyNames || len(names) > 0
-		var matched []string
-		for _, n := range names {
-			if pool := pools().Match(n); pool != "" {
-				matched = append(matched, n)
-				h := get(p.Src)
-				h.pools[pool] = true
-				h.names[n] = true
+		vd := verdicts[p.Dst]
+		if vd == nil {
+			vd = &verdict{rare: float64(v.Prevalence(p.Dst))/float64(internal) <= cfg.MaxPortPrevalence}
+			for _, n := range v.Names(p.Dst) {
+				anyNames = true
+				if pool := pools().Match(n); pool != "" {
+					vd.names = append(vd.names, n)
+					vd.pools = append(vd.pools, pool)
+				}
 			}
+			verdicts[p.Dst] = vd
 		}
-		if len(matched) > 0 {
+		if len(vd.names) > 0 {
 			h := get(p.Src)
+			for i, n := range vd.names {
+				h.names[n] = true
+				h.pools[vd.pools[i]] = true
+			}
 			h.poolConns += p.Count
 			h.bytesOut += p.BytesOut
 			h.peers[peerString(p.Dst, p.DstPort)] += p.Count
 		}
-		if p.Proto == 6 && poolPorts()[p.DstPort] && float64(v.Prevalence(p.Dst))/float64(internal) <= cfg.MaxPortPrevalence {
+		if p.Proto == 6 && poolPorts()[p.DstPort] && vd.rare {
 			h := get(p.Src)
 			h.portConns += p.Count
 			h.portPeers[peerString(p.Dst, p.DstPort)] += p.Count

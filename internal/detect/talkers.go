@@ -67,10 +67,27 @@ func Talkers(v engine.View, cfg TalkerConfig) ([]Finding, []Note) {
 			len(hosts), cfg.MinHosts)})
 	}
 	var out []Finding
+	// The Top hosts by connections and by bytes, ties broken by address: ranks are shared by
+	// equals, so "rank ≤ Top" alone could admit the whole network.
+	top := map[*engine.Host]bool{}
+	for _, key := range []func(*engine.Host) float64{
+		func(h *engine.Host) float64 { return float64(h.ExtConns) },
+		func(h *engine.Host) float64 { return float64(h.ExtBytesSent) },
+	} {
+		sorted := slices.Clone(hosts)
+		slices.SortFunc(sorted, func(a, b *engine.Host) int {
+			if c := cmp.Compare(key(b), key(a)); c != 0 {
+				return c
+			}
+			return a.Addr.Compare(b.Addr)
+		})
+		for _, h := range sorted[:min(cfg.Top, len(sorted))] {
+			top[h] = true
+		}
+	}
 	for i, h := range hosts {
 		z := math.Max(zc(conns[i]), zb(sent[i]))
-		top := rankC[h] <= cfg.Top || rankB[h] <= cfg.Top
-		if !top {
+		if !top[h] {
 			continue
 		}
 		flagged := enough && z >= cfg.MinZ && h.ExtConns >= cfg.MinConns
