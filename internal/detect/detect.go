@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"runtime"
 	"slices"
 	"strconv"
 
 	"github.com/flowhunt/flowhunt/internal/engine"
+	"golang.org/x/sync/errgroup"
 )
 
 // Categories of the output contract.
@@ -83,14 +85,25 @@ var Detectors = []Detector{
 	{C2, func(v engine.View, c Config) ([]Finding, []Note) { return C2s(v, c.C2) }},
 }
 
-// Run runs every detector over v.
+// Run runs every detector over v, concurrently (detectors only read the View), and returns
+// their findings and notes in registry order, so output does not depend on scheduling.
 func Run(v engine.View, cfg Config) ([]Finding, []Note) {
+	found := make([][]Finding, len(Detectors))
+	noted := make([][]Note, len(Detectors))
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, d := range Detectors {
+		g.Go(func() error {
+			found[i], noted[i] = d.Run(v, cfg)
+			return nil
+		})
+	}
+	g.Wait()
 	var fs []Finding
 	var notes []Note
-	for _, d := range Detectors {
-		f, n := d.Run(v, cfg)
-		fs = append(fs, f...)
-		notes = append(notes, n...)
+	for i := range Detectors {
+		fs = append(fs, found[i]...)
+		notes = append(notes, noted[i]...)
 	}
 	return fs, notes
 }
