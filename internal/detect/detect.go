@@ -58,12 +58,14 @@ type Config struct {
 	DNSTunnel DNSTunnelConfig `yaml:"dns_tunnel"`
 	P2P       P2PConfig       `yaml:"p2p"`
 	C2        C2Config        `yaml:"c2"`
+	Scan      ScanConfig      `yaml:"scan"`
+	LongConn  LongConnConfig  `yaml:"long_conn"`
 }
 
 // Defaults returns the default configuration.
 func Defaults() Config {
 	return Config{Talker: DefaultTalker(), Miner: DefaultMiner(), Exfil: DefaultExfil(), OffHours: DefaultOffHours(), DNSTunnel: DefaultDNSTunnel(),
-		P2P: DefaultP2P(), C2: DefaultC2()}
+		P2P: DefaultP2P(), C2: DefaultC2(), Scan: DefaultScan(), LongConn: DefaultLongConn()}
 }
 
 // Detector is one registered detector: the category it reports and how it runs.
@@ -83,6 +85,8 @@ var Detectors = []Detector{
 	{DNSTunnel, func(v engine.View, c Config) ([]Finding, []Note) { return DNSTunnels(v, c.DNSTunnel) }},
 	{P2P, func(v engine.View, c Config) ([]Finding, []Note) { return P2Ps(v, c.P2P) }},
 	{C2, func(v engine.View, c Config) ([]Finding, []Note) { return C2s(v, c.C2) }},
+	{Scan, func(v engine.View, c Config) ([]Finding, []Note) { return Scans(v, c.Scan) }},
+	{LongConn, func(v engine.View, c Config) ([]Finding, []Note) { return LongConns(v, c.LongConn) }},
 }
 
 // Run runs every detector over v, concurrently (detectors only read the View), and returns

@@ -38,9 +38,9 @@ func TestQuality(t *testing.T) {
 		// in a note instead of being scored.
 		cannot []string
 	}{
-		{101, "csv", true, nil},
-		{202, "zeek", false, nil},                        // names come from dns.log
-		{303, "filterlog", true, []string{detect.Exfil}}, // one packet per connection: no volumes
+		{101, "csv", true, []string{detect.LongConn}},                     // no durations
+		{202, "zeek", false, nil},                                         // names come from dns.log
+		{303, "filterlog", true, []string{detect.Exfil, detect.LongConn}}, // one packet per connection: no volumes, no durations
 	} {
 		t.Run(tc.format, func(t *testing.T) {
 			sc, err := sim.Office(sim.OfficeConfig{Config: sim.Config{Hosts: 70, Days: 2, Seed: tc.seed}})

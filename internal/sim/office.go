@@ -394,12 +394,14 @@ func (o *office) threats() {
 		o.probe(t.Add(time.Duration(n)*2400*time.Millisecond), sc[0], target(n), 445)
 	}
 	t = o.at(lastDay, 15, 3600)
-	for port := range 1024 {
-		if port == 445 || port == 88 || port == 389 {
-			o.conn(t.Add(time.Duration(port)*300*time.Millisecond), sc[1], o.fileSrv, uint16(port+1), flow.ProtoTCP, 60, 60, 0)
+	for i := range 1024 {
+		port := uint16(i + 1)
+		at := t.Add(time.Duration(i) * 300 * time.Millisecond)
+		if port == 445 || port == 88 || port == 389 { // the file server's open ports answer
+			o.conn(at, sc[1], o.fileSrv, port, flow.ProtoTCP, 60, 60, 0)
 			continue
 		}
-		o.probe(t.Add(time.Duration(port)*300*time.Millisecond), sc[1], o.fileSrv, uint16(port+1))
+		o.probe(at, sc[1], o.fileSrv, port)
 	}
 	o.every(o.start.Add(time.Duration(o.rng.IntN(300))*time.Second), o.end(), 5*time.Minute, 0.4, func(t time.Time) {
 		o.probe(t, sc[2], target(o.rng.IntN(500)), uint16(1+o.rng.IntN(10000)))
