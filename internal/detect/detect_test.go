@@ -34,18 +34,21 @@ func (n *net) name(addr, name string) {
 	n.names[a] = append(n.names[a], name)
 }
 
-func (n *net) view(t *testing.T) engine.View {
+func (n *net) view(t *testing.T) engine.View { return viewOf(t, n.recs, n.names, "10.0.0.0/8") }
+
+// viewOf aggregates records into a View the way a hunt does.
+func viewOf(t testing.TB, recs []flow.Record, names map[netip.Addr][]string, internal ...string) *engine.Memory {
 	t.Helper()
 	agg := engine.NewAggregator()
 	sh := agg.NewShard()
-	for i := range n.recs {
-		sh.Add(&n.recs[i])
+	for i := range recs {
+		sh.Add(&recs[i])
 	}
 	m := agg.Merge()
-	for a, ns := range n.names {
+	for a, ns := range names {
 		m.AddNames(a, ns...)
 	}
-	scope, err := netscope.Parse([]string{"10.0.0.0/8"})
+	scope, err := netscope.Parse(internal)
 	if err != nil {
 		t.Fatal(err)
 	}

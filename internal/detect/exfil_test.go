@@ -8,7 +8,6 @@ import (
 
 	"github.com/flowhunt/flowhunt/internal/engine"
 	"github.com/flowhunt/flowhunt/internal/flow"
-	"github.com/flowhunt/flowhunt/internal/netscope"
 	"github.com/flowhunt/flowhunt/internal/sim"
 )
 
@@ -26,26 +25,6 @@ func (n *exNet) add(src, dst string, port uint16, t time.Time, step time.Duratio
 func (n *exNet) view(t *testing.T) engine.View {
 	t.Helper()
 	return viewOf(t, n.recs, nil, "10.0.0.0/8")
-}
-
-// viewOf aggregates records into a View the way a hunt does.
-func viewOf(t testing.TB, recs []flow.Record, names map[netip.Addr][]string, internal ...string) engine.View {
-	t.Helper()
-	agg := engine.NewAggregator()
-	sh := agg.NewShard()
-	for i := range recs {
-		sh.Add(&recs[i])
-	}
-	m := agg.Merge()
-	for a, ns := range names {
-		m.AddNames(a, ns...)
-	}
-	scope, err := netscope.Parse(internal)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.Apply(scope)
-	return m
 }
 
 var exDay0 = time.Date(2025, 3, 10, 0, 0, 0, 0, time.UTC) // a Monday

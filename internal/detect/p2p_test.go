@@ -10,7 +10,6 @@ import (
 
 	"github.com/flowhunt/flowhunt/internal/engine"
 	"github.com/flowhunt/flowhunt/internal/flow"
-	"github.com/flowhunt/flowhunt/internal/netscope"
 	"github.com/flowhunt/flowhunt/internal/sim"
 )
 
@@ -75,27 +74,7 @@ func (n *pcNet) mesh(hosts []string, port uint16, proto uint8, count int) {
 
 func (n *pcNet) view(t testing.TB) engine.View {
 	t.Helper()
-	return pcAggregate(t, n.recs, nil, []string{"10.0.0.0/8"})
-}
-
-// pcAggregate builds a View exactly as a hunt does.
-func pcAggregate(t testing.TB, recs []flow.Record, names map[netip.Addr][]string, internal []string) *engine.Memory {
-	t.Helper()
-	agg := engine.NewAggregator()
-	sh := agg.NewShard()
-	for i := range recs {
-		sh.Add(&recs[i])
-	}
-	m := agg.Merge()
-	for a, ns := range names {
-		m.AddNames(a, ns...)
-	}
-	scope, err := netscope.Parse(internal)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.Apply(scope)
-	return m
+	return viewOf(t, n.recs, nil, "10.0.0.0/8")
 }
 
 func pcHosts(prefix string, from, count int) []string {
@@ -302,7 +281,7 @@ func pcOffice(t testing.TB, seed uint64) (*sim.Scenario, engine.View) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return sc, pcAggregate(t, sc.Records, sc.Names, sc.Truth.Internal)
+	return sc, viewOf(t, sc.Records, sc.Names, sc.Truth.Internal...)
 }
 
 // pcAccuracy scores flagged findings against the truth for cat, as eval does, and checks the
