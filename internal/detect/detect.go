@@ -60,12 +60,14 @@ type Config struct {
 	C2        C2Config        `yaml:"c2"`
 	Scan      ScanConfig      `yaml:"scan"`
 	LongConn  LongConnConfig  `yaml:"long_conn"`
+	Beacon    BeaconConfig    `yaml:"beacon"`
 }
 
 // Defaults returns the default configuration.
 func Defaults() Config {
 	return Config{Talker: DefaultTalker(), Miner: DefaultMiner(), Exfil: DefaultExfil(), OffHours: DefaultOffHours(), DNSTunnel: DefaultDNSTunnel(),
-		P2P: DefaultP2P(), C2: DefaultC2(), Scan: DefaultScan(), LongConn: DefaultLongConn()}
+		P2P: DefaultP2P(), C2: DefaultC2(), Scan: DefaultScan(), LongConn: DefaultLongConn(),
+		Beacon: DefaultBeacon()}
 }
 
 // Detector is one registered detector: the category it reports and how it runs.
@@ -80,6 +82,7 @@ type Detector struct {
 var Detectors = []Detector{
 	{Talker, func(v engine.View, c Config) ([]Finding, []Note) { return Talkers(v, c.Talker) }},
 	{Miner, func(v engine.View, c Config) ([]Finding, []Note) { return Miners(v, c.Miner) }},
+	{Beacon, func(v engine.View, c Config) ([]Finding, []Note) { return Beacons(v, c.Beacon) }},
 	{Exfil, func(v engine.View, c Config) ([]Finding, []Note) { return Exfils(v, c.Exfil) }},
 	{OffHours, func(v engine.View, c Config) ([]Finding, []Note) { return OffHoursActivity(v, c.OffHours) }},
 	{DNSTunnel, func(v engine.View, c Config) ([]Finding, []Note) { return DNSTunnels(v, c.DNSTunnel) }},
