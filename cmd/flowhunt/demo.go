@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/flowhunt/flowhunt/internal/eval"
@@ -18,22 +20,46 @@ import (
 
 func newDemoCmd() *cobra.Command {
 	var (
-		keep  bool
-		seed  uint64
-		hosts int
-		days  int
+		keep        bool
+		seed        uint64
+		hosts, days int
+		scenario    string
+		format      string
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "Generate a small network with planted miners and hunt it (no input needed)",
-		Long: `demo simulates seed 000, "Mine Over Matter": a pfSense log of a 172.16.0.0/12 office network
-in which two hosts mine Monero over port 443, beside a busy build server and a developer using
-port 3333. It writes the log and a reverse-DNS map to a temporary directory, runs the same hunt a
-user would, prints the ranking and the command to reproduce it, and compares with the truth.`,
-		Example: "  flowhunt demo\n  flowhunt demo --seed 7 --hosts 60 --days 3 --keep",
+		Short: "Simulate a network with planted threats and hunt it (no input needed)",
+		Long: `demo simulates a network, writes its logs to a temporary directory, runs the same hunt a user
+would, prints the ranking, and scores it against the planted truth.
+
+Scenarios: "office" (default) — an organisation network with one planted group per threat
+category (miners, beacons, off-hours C2, DNS tunnel, exfiltration, P2P clique, bot herder,
+scans, long connection) and a benign look-alike for each, written as Zeek logs; "miner" — seed 000,
+"Mine Over Matter": a pfSense log where two hosts mine Monero over port 443.`,
+		Example: "  flowhunt demo\n  flowhunt demo --seed 7 --hosts 120 --days 5 --keep\n  flowhunt demo --scenario miner",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			sc, err := sim.MinerNetwork(sim.Config{Hosts: hosts, Days: days, Seed: seed})
+			if !cmd.Flags().Changed("hosts") && scenario == "miner" {
+				hosts = 40
+			}
+			var (
+				sc  *sim.Scenario
+				err error
+			)
+			switch scenario {
+			case "office":
+				sc, err = sim.Office(sim.OfficeConfig{Config: sim.Config{Hosts: hosts, Days: days, Seed: seed}})
+				if format == "" {
+					format = "zeek"
+				}
+			case "miner":
+				sc, err = sim.MinerNetwork(sim.Config{Hosts: hosts, Days: days, Seed: seed})
+				if format == "" {
+					format = "filterlog"
+				}
+			default:
+				return usageErr("--scenario %q: want office or miner", scenario)
+			}
 			if err != nil {
 				return usageErr("%v", err)
 			}
@@ -44,24 +70,49 @@ user would, prints the ranking and the command to reproduce it, and compares wit
 			if !keep {
 				defer os.RemoveAll(dir)
 			}
-			logPath, mapPath := filepath.Join(dir, "router.log"), filepath.Join(dir, "rdns.txt")
-			if err := writeFile(logPath, func(f *os.File) error { return sim.WriteFilterlog(f, sc.Records) }); err != nil {
+			if err := sim.WriteScenario(sc, format, dir+"/", nil); err != nil {
+				var fe *sim.FormatError
+				if errors.As(err, &fe) {
+					return usageErr("%v", err)
+				}
 				return err
 			}
-			if err := writeFile(mapPath, func(f *os.File) error { return sim.WriteNames(f, sc.Names) }); err != nil {
+			// The logs only: truth.json is the answer, and rdns.txt is a name map, not a log.
+			entries, err := os.ReadDir(dir)
+			if err != nil {
 				return err
 			}
-			res, err := hunt.Run(cmd.Context(), hunt.Options{
-				Paths: []string{logPath}, DNSMaps: []string{mapPath}, Internal: sc.Truth.Internal,
-				Detect: defaultDetect(), Version: versionString(),
+			var logs []string
+			for _, e := range entries {
+				if e.Name() != "rdns.txt" && e.Name() != "truth.json" {
+					logs = append(logs, filepath.Join(dir, e.Name()))
+				}
+			}
+			opts := hunt.Options{
+				Paths: logs, Internal: sc.Truth.Internal, Detect: defaultDetect(), Version: versionString(),
 				Ingest: ingest.Options{Now: sim.EndOf(sc)},
-			})
+			}
+			reproduce := fmt.Sprintf("flowhunt hunt --internal %s", sc.Truth.Internal[0])
+			if !strings.HasPrefix(format, "zeek") { // Zeek's dns.log names destinations; other formats need the map
+				opts.DNSMaps = []string{filepath.Join(dir, "rdns.txt")}
+				reproduce += " --dns-map " + opts.DNSMaps[0]
+			}
+			reproduce += " " + strings.Join(logs, " ")
+			res, err := hunt.Run(cmd.Context(), opts)
 			if err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "Simulated %d flows: %d hosts in %s over %d day(s), seed %d.\n", len(sc.Records), hosts, sc.Truth.Internal[0], days, seed)
-			fmt.Fprintf(out, "Planted: miners %s.\n", strings.Join(sortedKeys(sc.Truth.Hosts), ", "))
+			fmt.Fprintf(out, "Simulated %d records (%s): %d hosts in %s over %d day(s), seed %d.\n", len(sc.Records), format, hosts, sc.Truth.Internal[0], days, seed)
+			planted := map[string][]string{}
+			for ip, cats := range sc.Truth.Hosts {
+				for _, c := range cats {
+					planted[c] = append(planted[c], ip)
+				}
+			}
+			for _, c := range sortedKeys(planted) {
+				fmt.Fprintf(out, "Planted %s: %s.\n", c, strings.Join(slices.Sorted(slices.Values(planted[c])), ", "))
+			}
 			for _, ip := range sortedKeys(sc.Truth.LookAlikes) {
 				la := sc.Truth.LookAlikes[ip]
 				fmt.Fprintf(out, "Benign look-alike (%s): %s, %s.\n", la.Imitates, ip, la.What)
@@ -84,15 +135,17 @@ user would, prints the ranking and the command to reproduce it, and compares wit
 				return err
 			}
 			if keep {
-				fmt.Fprintf(out, "\nReproduce: flowhunt hunt --internal %s --dns-map %s %s\n", sc.Truth.Internal[0], mapPath, logPath)
+				fmt.Fprintf(out, "\nFiles kept in %s. Reproduce:\n  %s\n  flowhunt hunt --explain IP ... (one host's whole story)\n", dir, reproduce)
 			}
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&keep, "keep", false, "keep the generated files and print where they are")
+	cmd.Flags().BoolVar(&keep, "keep", false, "keep the generated files and print how to reproduce the hunt")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "random seed")
-	cmd.Flags().IntVar(&hosts, "hosts", 40, "internal hosts")
+	cmd.Flags().IntVar(&hosts, "hosts", 80, "internal hosts (miner scenario: 40)")
 	cmd.Flags().IntVar(&days, "days", 2, "days of traffic")
+	cmd.Flags().StringVar(&scenario, "scenario", "office", "scenario: office, miner")
+	cmd.Flags().StringVar(&format, "format", "", "log format written: "+strings.Join(sim.Formats, ", ")+" (default zeek for office, filterlog for miner)")
 	return cmd
 }
 

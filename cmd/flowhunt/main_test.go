@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -156,12 +157,25 @@ func TestHelpAndCompletion(t *testing.T) {
 }
 
 func TestDemo(t *testing.T) {
-	code, out, stderr := cli(t, "demo", "--hosts", "20", "--days", "1")
-	if code != 0 || !strings.Contains(out, "172.16.0.10") || !strings.Contains(out, "miner:") {
-		t.Errorf("demo: exit %d\n%s\n%s", code, out, stderr)
+	// The default office demo finds every planted category and no look-alike.
+	code, out, stderr := cli(t, "demo") // two days: a nightly backup needs a second night to be routine
+	if code != 0 || !strings.Contains(out, "benign look-alikes flagged: 0") {
+		t.Fatalf("demo: exit %d\n%s\n%s", code, out, stderr)
 	}
-	if code, _, stderr := cli(t, "demo", "--hosts", "3"); code != 2 || !strings.Contains(stderr, "at least 8 hosts") {
+	for _, cat := range []string{"beacon", "c2", "dns-tunnel", "exfil", "long-conn", "miner", "off-hours", "p2p", "scan"} {
+		if !strings.Contains(out, "Planted "+cat) || !regexp.MustCompile(`(?m)^\s+`+cat+`\s+\d+\s+0\s+0\s+1\.00\s+1\.00\s+1\.00$`).MatchString(out) {
+			t.Errorf("demo: %s not found perfectly:\n%s", cat, out)
+		}
+	}
+	code, out, _ = cli(t, "demo", "--scenario", "miner", "--days", "1")
+	if code != 0 || !strings.Contains(out, "172.16.0.10") || !strings.Contains(out, "miner:") {
+		t.Errorf("miner demo: exit %d\n%s", code, out)
+	}
+	if code, _, stderr := cli(t, "demo", "--hosts", "3"); code != 2 || !strings.Contains(stderr, "at least 60 hosts") {
 		t.Errorf("demo with 3 hosts: exit %d, %s", code, stderr)
+	}
+	if code, _, stderr := cli(t, "demo", "--format", "pcap"); code != 2 || !strings.Contains(stderr, "pcap") {
+		t.Errorf("demo with a bad format: exit %d, %s", code, stderr)
 	}
 }
 

@@ -16,6 +16,10 @@ type ExfilConfig struct {
 	// MinZ is the robust z-score (log10 bytes) a host's external upload total and the transfer
 	// itself must both reach against the network.
 	MinZ float64 `yaml:"min_z"`
+	// MinRatio: the host's external total must also be at least this many times the network's
+	// median host total. A z-score alone over-reacts when the network is homogeneous (a tiny
+	// MAD); an exfiltration is orders of magnitude, not a few times, above the norm.
+	MinRatio float64 `yaml:"min_ratio"`
 	// MinShare: the transfer must be at least this share of everything the host sent outside.
 	MinShare float64 `yaml:"min_share"`
 	// MaxPrevalence: a destination more than this share of internal hosts use is a shared service
@@ -33,7 +37,7 @@ type ExfilConfig struct {
 
 // DefaultExfil returns the default exfiltration thresholds.
 func DefaultExfil() ExfilConfig {
-	return ExfilConfig{MinZ: 3.5, MinShare: 0.5, MaxPrevalence: 0.2, RecurringDays: 0.5, WorkStart: 7, WorkEnd: 19}
+	return ExfilConfig{MinZ: 3.5, MinRatio: 100, MinShare: 0.5, MaxPrevalence: 0.2, RecurringDays: 0.5, WorkStart: 7, WorkEnd: 19}
 }
 
 // exfilWellKnown are destination ports many ordinary uploads use; an upload on any other port
@@ -49,7 +53,9 @@ var exfilWellKnown = map[uint16]bool{20: true, 21: true, 22: true, 25: true, 53:
 // z = 0.6745·(log10 x − median)/MAD (robust: the uploads looked for do not move the baseline).
 // A transfer is flagged when
 //
-//	z(T(h)) ≥ MinZ  and  z(B(h,d)) ≥ MinZ          (far above the network's norm),
+//	z(T(h)) ≥ MinZ, z(B(h,d)) ≥ MinZ and
+//	T(h) ≥ MinRatio × median T                      (far above the network's norm: an outlier, and
+//	                                                 by orders of magnitude),
 //	B(h,d) ≥ MinShare·T(h)                           (far above the host's own norm: one destination
 //	                                                 dominates everything the host sends out),
 //	prevalence(d) ≤ MaxPrevalence                    (not a service many hosts use), and
@@ -57,6 +63,8 @@ var exfilWellKnown = map[uint16]bool{20: true, 21: true, 22: true, 25: true, 53:
 //	                                                 days observed: a nightly backup to the same
 //	                                                 provider is the host's routine).
 //
+// A nightly backup is recognised as routine only once two days are observed: with one day of
+// data it looks exactly like an exfiltration and is flagged.
 // Score = min(0.95, 0.6 + 0.05·(z(B) − MinZ)) + 0.05 if ≥ 80 % of the transfer's flows started
 // outside working hours + 0.05 if its port is not a usual upload port and no other internal host
 // uses it outside. Needs transfer sizes (Zeek, flow CSVs); a firewall log, one packet per
@@ -118,7 +126,11 @@ func Exfils(v engine.View, cfg ExfilConfig) ([]Finding, []Note) {
 	if len(totals) < 3 {
 		return nil, []Note{{Exfil, fmt.Sprintf("%d internal host(s) send data outside: too few for a network baseline", len(totals))}}
 	}
-	zTotal, _ := robustZ(totals)
+	zTotal, medTotal := robustZ(totals)
+	outlier := func(total uint64) bool {
+		lt := math.Log10(float64(total))
+		return zTotal(lt) >= cfg.MinZ && lt-medTotal >= math.Log10(cfg.MinRatio)
+	}
 	zVolume, medVolume := robustZ(volumes)
 
 	// Second pass, only over hosts whose total is an outlier: their transfers in detail.
@@ -136,7 +148,7 @@ func Exfils(v engine.View, cfg ExfilConfig) ([]Finding, []Note) {
 	}
 	hosts := map[netip.Addr]*hostAcc{}
 	for h := range v.Hosts() {
-		if !h.Internal || h.ExtBytesSent == 0 || zTotal(math.Log10(float64(h.ExtBytesSent))) < cfg.MinZ {
+		if !h.Internal || h.ExtBytesSent == 0 || !outlier(h.ExtBytesSent) {
 			continue
 		}
 		acc := &hostAcc{total: h.ExtBytesSent}
@@ -161,9 +173,6 @@ func Exfils(v engine.View, cfg ExfilConfig) ([]Finding, []Note) {
 	var out []Finding
 	for a, acc := range hosts {
 		zt := zTotal(math.Log10(float64(acc.total)))
-		if zt < cfg.MinZ {
-			continue
-		}
 		for _, t := range acc.transfers {
 			zb := zVolume(math.Log10(float64(t.bytes)))
 			share := float64(t.bytes) / float64(acc.total)

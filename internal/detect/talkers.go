@@ -102,15 +102,27 @@ func Talkers(v engine.View, cfg TalkerConfig) ([]Finding, []Note) {
 				peers[peerString(p.Dst, 0)] += p.Count
 			}
 		}
-		ratio := ""
-		if medC > 0 {
-			ratio = fmt.Sprintf(", %.1f× the median %s", conns[i]/medC, commas(int64(medC)))
+		// Lead with the dimension that stands out.
+		var reason string
+		if zb(sent[i]) > zc(conns[i]) {
+			ratio := ""
+			if medB > 0 {
+				ratio = fmt.Sprintf(", %.1f× the median %s", sent[i]/medB, humanBytes(uint64(medB)))
+			}
+			reason = fmt.Sprintf("%s sent to %d external hosts (%s of %d hosts by bytes%s) in %s connections",
+				humanBytes(h.ExtBytesSent), h.ExtPeers, ordinal(rankB[h]), len(hosts), ratio, commas(h.ExtConns))
+		} else {
+			ratio := ""
+			if medC > 0 {
+				ratio = fmt.Sprintf(", %.1f× the median %s", conns[i]/medC, commas(int64(medC)))
+			}
+			reason = fmt.Sprintf("%s external connections (%s of %d hosts%s), %s sent to %d external hosts",
+				commas(h.ExtConns), ordinal(rankC[h]), len(hosts), ratio, humanBytes(h.ExtBytesSent), h.ExtPeers)
 		}
 		out = append(out, Finding{
 			Host: h.Addr, Category: Talker, Score: score, Flagged: flagged,
-			Peers: topPeers(peers, 3),
-			Reason: fmt.Sprintf("%s external connections (%s of %d hosts%s), %s sent to %d external hosts",
-				commas(h.ExtConns), ordinal(rankC[h]), len(hosts), ratio, humanBytes(h.ExtBytesSent), h.ExtPeers),
+			Peers:  topPeers(peers, 3),
+			Reason: reason,
 			Evidence: map[string]any{
 				"external_connections": h.ExtConns, "external_bytes_sent": h.ExtBytesSent,
 				"external_peers": h.ExtPeers, "rank_connections": rankC[h], "rank_bytes": rankB[h],
