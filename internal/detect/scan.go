@@ -142,7 +142,7 @@ func Scans(v engine.View, cfg ScanConfig) ([]Finding, []Note) {
 	r := &scanRun{cfg: cfg, replies: scanRepliesNone, window: max(cfg.WindowSeconds, 1), timed: fields.Times,
 		ports: map[uint32]struct{}{}, keys: map[uint32]int{}}
 	switch {
-	case fields.BytesIn:
+	case fields.Replies:
 		r.replies = scanRepliesBytes
 	case fields.Action:
 		r.replies = scanRepliesFirewall

@@ -309,6 +309,9 @@ func (p *partition) add(e *entry) {
 	if e.bytesIn != 0 {
 		p.fields.BytesIn = true
 	}
+	if e.bytesIn != 0 || e.pktsIn != 0 {
+		p.fields.Replies = true
+	}
 	if e.pktsOut > 1 || e.bytesOut > 1514 {
 		p.fields.Volumes = true
 	}
@@ -532,6 +535,7 @@ func mergeFields(dst *FieldSet, src FieldSet) {
 	dst.HTTPHost = dst.HTTPHost || src.HTTPHost
 	dst.Times = dst.Times || src.Times
 	dst.Volumes = dst.Volumes || src.Volumes
+	dst.Replies = dst.Replies || src.Replies
 }
 
 func addrOf(k addr16) netip.Addr { return netip.AddrFrom16(k).Unmap() }

@@ -875,8 +875,9 @@ func TestSpanAndFields(t *testing.T) {
 	f("one flow", []flow.Record{r(t0*nsSec+7, nil)}, t0*nsSec+7, t0*nsSec+7, FieldSet{Times: true})
 	f("duration", []flow.Record{r(0, nil), r(0, func(x *flow.Record) { x.Duration = 1 })}, 0, 0, FieldSet{Duration: true})
 	f("zero duration is not a duration", []flow.Record{r(0, func(x *flow.Record) { x.Duration = 0 })}, 0, 0, FieldSet{})
-	f("bytes in", []flow.Record{r(0, func(x *flow.Record) { x.BytesIn = 1 })}, 0, 0, FieldSet{BytesIn: true})
-	f("bytes out only", []flow.Record{r(0, func(x *flow.Record) { x.BytesOut, x.PktsIn = 1e9, 3 })}, 0, 0, FieldSet{Volumes: true})
+	f("bytes in", []flow.Record{r(0, func(x *flow.Record) { x.BytesIn = 1 })}, 0, 0, FieldSet{BytesIn: true, Replies: true})
+	f("a RST back", []flow.Record{r(0, func(x *flow.Record) { x.PktsIn = 1 })}, 0, 0, FieldSet{Replies: true})
+	f("bytes out only", []flow.Record{r(0, func(x *flow.Record) { x.BytesOut, x.PktsIn = 1e9, 3 })}, 0, 0, FieldSet{Volumes: true, Replies: true})
 	f("one small packet", []flow.Record{r(0, func(x *flow.Record) { x.BytesOut, x.PktsOut = 60, 1 })}, 0, 0, FieldSet{})
 	f("several packets", []flow.Record{r(0, func(x *flow.Record) { x.BytesOut, x.PktsOut = 120, 2 })}, 0, 0, FieldSet{Volumes: true})
 	f("action pass", []flow.Record{r(0, func(x *flow.Record) { x.Action = flow.ActionPass })}, 0, 0, FieldSet{Action: true})
@@ -896,7 +897,7 @@ func TestSpanAndFields(t *testing.T) {
 		r(8e9, event(func(x *flow.Record) { x.DNSQuery = "q.example" })),
 		r(1e9, event(func(x *flow.Record) { x.TLSSNI = "s.example" })),
 		r(9e9, event(func(x *flow.Record) { x.HTTPHost = "h.example" })),
-	}, 2e9, 6e9, FieldSet{Duration: true, BytesIn: true, Action: true, DNS: true, TLSSNI: true, HTTPHost: true, Times: true})
+	}, 2e9, 6e9, FieldSet{Duration: true, BytesIn: true, Action: true, DNS: true, TLSSNI: true, HTTPHost: true, Times: true, Replies: true})
 }
 
 func TestEmpty(t *testing.T) {
@@ -1035,6 +1036,7 @@ func model(t *testing.T, recs []flow.Record, scope *netscope.Scope) snapshot {
 		s.Fields.Duration = s.Fields.Duration || r.Duration > 0
 		s.Fields.BytesIn = s.Fields.BytesIn || r.BytesIn != 0
 		s.Fields.Volumes = s.Fields.Volumes || r.PktsOut > 1 || r.BytesOut > 1514
+		s.Fields.Replies = s.Fields.Replies || r.BytesIn != 0 || r.PktsIn != 0
 		s.Fields.Action = s.Fields.Action || r.Action != flow.ActionUnknown
 		k := key{r.Src.Unmap(), r.Dst.Unmap(), r.DstPort, r.Proto}
 		p := pairs[k]

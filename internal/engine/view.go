@@ -131,6 +131,9 @@ type FieldSet struct {
 	TLSSNI   bool
 	HTTPHost bool
 	Times    bool // flows carried timestamps (bare filterlog lines do not)
+	// Replies: some flow counted packets or bytes coming back, so the input records replies and
+	// a flow with none was unanswered (a rejected probe gets a RST: packets, no bytes).
+	Replies bool
 	// Volumes: some flow carried more than one packet or more than a packet's bytes, so byte
 	// counts are transfer sizes. A firewall log records one packet per connection and has none.
 	Volumes bool

@@ -82,3 +82,36 @@ func TestInferSingleHostCaptures(t *testing.T) {
 		t.Errorf("internal hosts = %d, want 1", res.View.InternalHosts())
 	}
 }
+
+// TestSlipsPortScans pins what was verified by hand in Slips' port-scan samples.
+//   - zeek-ps2: 192.168.1.9 probes 44 ports of 45.33.32.156 (scanme.nmap.org) within 5 s, 43 of
+//     them rejected (conn_state REJ): a vertical scan.
+//   - zeek-ps1: 10.0.2.112 reaches 29 external hosts in 32 s, but mostly on port 80 and answered
+//     (conn_state SF): fan-out of ordinary browsing, not a scan.
+func TestSlipsPortScans(t *testing.T) {
+	f := func(sub, internal string, want map[string]string) {
+		t.Helper()
+		res, err := Run(context.Background(), Options{Paths: []string{sharedData(t, sub)}, Internal: []string{internal}, Detect: detect.Defaults()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, h := range res.Report.Hosts {
+			for _, f := range h.Findings {
+				if f.Category == detect.Scan {
+					got[h.Addr.String()] = f.Reason
+				}
+			}
+		}
+		if len(got) != len(want) {
+			t.Errorf("%s: scans %v, want %v", sub, got, want)
+		}
+		for ip, reason := range want {
+			if !strings.Contains(got[ip], reason) {
+				t.Errorf("%s: %s reason %q, want it to contain %q", sub, ip, got[ip], reason)
+			}
+		}
+	}
+	f("slips/zeek-ps2", "192.168.1.0/24", map[string]string{"192.168.1.9": "vertical scan of 45.33.32.156: 44 ports"})
+	f("slips/zeek-ps1", "10.0.2.0/24", map[string]string{})
+}
