@@ -206,9 +206,17 @@ type partition struct {
 }
 
 func (p *partition) run(free chan *batch) {
+	var idx []int32
 	for b := range p.in {
+		// Two passes: every lookup first, then every update. Each pass is a run of independent
+		// cache misses the CPU can overlap, where one pass of lookup-then-update per flow waits
+		// for each miss in turn.
+		idx = idx[:0]
 		for i := range b.flows {
-			p.add(&b.flows[i])
+			idx = append(idx, p.index(&b.flows[i]))
+		}
+		for i := range b.flows {
+			p.update(idx[i], &b.flows[i])
 		}
 		for i := range b.events {
 			p.addRecord(&b.events[i])
@@ -254,8 +262,10 @@ func (p *partition) addRecord(r *flow.Record) {
 
 // add folds one flow into its pair and its source host. It allocates only for a new pair or
 // host, or to grow a pair's timestamp set.
-func (p *partition) add(e *entry) {
-	p.flows++
+func (p *partition) add(e *entry) { p.update(p.index(e), e) }
+
+// index returns the flow's pair, creating it if new.
+func (p *partition) index(e *entry) int32 {
 	var (
 		i  int32
 		ok bool
@@ -285,6 +295,12 @@ func (p *partition) add(e *entry) {
 		*p.pair(i) = Pair{Src: addrOf(e.src), Dst: addrOf(e.dst), DstPort: e.dport, Proto: e.proto, First: e.time, Last: e.time,
 			Times: make([]uint32, 0, 4)}
 	}
+	return i
+}
+
+// update folds one flow into pair i and its source host.
+func (p *partition) update(i int32, e *entry) {
+	p.flows++
 	pr := p.pair(i)
 	pr.Count++
 	if e.action == flow.ActionBlock {
