@@ -94,7 +94,7 @@ Exit status: 0 done (whether or not hosts were flagged), 2 usage error or unread
 	fl.StringVar(&f.format, "format", "", "force an input format: "+strings.Join(ingest.FormatNames(), ", "))
 	fl.StringSliceVar(&f.columns, "columns", nil, "CSV column roles by position, e.g. `ts,src,dst,sport,dport,proto,bytes` (- skips a column)")
 	fl.StringVar(&f.tz, "tz", "", "the network's time zone, e.g. `Asia/Jerusalem`: for timestamps that carry none, and for working hours (default UTC)")
-	fl.StringVar(&f.workHours, "work-hours", "", "working hours `HH-HH` in --tz, e.g. 07-19 (default 07-19; off-hours and exfil detectors)")
+	fl.StringVar(&f.workHours, "work-hours", "", "working hours `HH-HH` in --tz, e.g. 07-19 (default: learned from the network's activity, else 07-19)")
 	fl.StringSliceVar(&f.dnsMaps, "dns-map", nil, "names for addresses: `FILE` of \"IP name\" lines or a Zeek dns.log (repeatable)")
 	fl.StringSliceVar(&f.allow, "allow", nil, "known-good destinations: `FILE` of addresses, CIDRs and domain names, set aside before detection (repeatable)")
 	fl.BoolVar(&f.all, "all", false, "also list sub-threshold candidates (marked \"flagged\": false)")
@@ -211,7 +211,7 @@ func (f *huntFlags) huntOptions(paths []string, dcfg detect.Config) (hunt.Option
 		if n, err := fmt.Sscanf(f.workHours, "%d-%d", &start, &end); err != nil || n != 2 || start < 0 || end > 24 || start >= end {
 			return o, usageErr("--work-hours %q: want HH-HH with start before end, e.g. 07-19", f.workHours)
 		}
-		o.Detect.OffHours.WorkStart, o.Detect.OffHours.WorkEnd = start, end
+		o.Detect.OffHours.WorkStart, o.Detect.OffHours.WorkEnd, o.Detect.OffHours.LearnHours = start, end, false
 		o.Detect.Exfil.WorkStart, o.Detect.Exfil.WorkEnd = start, end
 	}
 	return o, nil

@@ -263,7 +263,7 @@ func TestWorkHoursFlags(t *testing.T) {
 	var f huntFlags
 	f.tz, f.workHours = "Asia/Jerusalem", "08-17"
 	o, err := f.huntOptions([]string{"x"}, defaultDetect())
-	if err != nil || o.Detect.OffHours.WorkStart != 8 || o.Detect.Exfil.WorkEnd != 17 || o.Detect.OffHours.Location != "Asia/Jerusalem" || o.Ingest.Location.String() != "Asia/Jerusalem" {
+	if err != nil || o.Detect.OffHours.LearnHours || o.Detect.OffHours.WorkStart != 8 || o.Detect.Exfil.WorkEnd != 17 || o.Detect.OffHours.Location != "Asia/Jerusalem" || o.Ingest.Location.String() != "Asia/Jerusalem" {
 		t.Errorf("options %+v, err %v", o.Detect.OffHours, err)
 	}
 	for _, bad := range []string{"19-07", "7", "0-25", "a-b"} {

@@ -13,10 +13,13 @@ import (
 // OffHoursConfig tunes the off-hours detector.
 type OffHoursConfig struct {
 	// WorkStart and WorkEnd bound working hours (local hour of day, [start, end)); Location names
-	// the zone ("" is UTC).
+	// the zone ("" is UTC). With LearnHours they are only the fallback.
 	WorkStart int    `yaml:"work_start"`
 	WorkEnd   int    `yaml:"work_end"`
 	Location  string `yaml:"location"`
+	// LearnHours learns working hours from the network's own diurnal curve (see learnWorkHours);
+	// --work-hours turns it off.
+	LearnHours bool `yaml:"learn_hours"`
 	// MinShare is the share of a destination's flows that must start off hours.
 	MinShare float64 `yaml:"min_share"`
 	// MaxHostShare: a host whose own traffic is mostly off hours (a night-shift server) has a
@@ -30,7 +33,7 @@ type OffHoursConfig struct {
 
 // DefaultOffHours returns the default off-hours thresholds.
 func DefaultOffHours() OffHoursConfig {
-	return OffHoursConfig{WorkStart: 7, WorkEnd: 19, MinShare: 0.9, MaxHostShare: 0.5, MinFlows: 3, MaxPrevalence: 2}
+	return OffHoursConfig{WorkStart: 7, WorkEnd: 19, LearnHours: true, MinShare: 0.9, MaxHostShare: 0.5, MinFlows: 3, MaxPrevalence: 2}
 }
 
 // OffHoursActivity flags internal hosts whose traffic to a rare external destination happens almost
@@ -55,6 +58,23 @@ func OffHoursActivity(v engine.View, cfg OffHoursConfig) ([]Finding, []Note) {
 	}
 	scope := v.Scope()
 	offset := func(unix int64) int { _, off := time.Unix(unix, 0).In(loc).Zone(); return off }
+	var notes []Note
+	if cfg.LearnHours {
+		var curve [24]uint64
+		for h := range v.Hosts() {
+			if h.Internal {
+				for hr, n := range h.HourOfDay(offset) {
+					curve[hr] += n
+				}
+			}
+		}
+		if start, end, ok := learnWorkHours(curve); ok {
+			cfg.WorkStart, cfg.WorkEnd = start, end
+			notes = append(notes, Note{OffHours, fmt.Sprintf("working hours learned from the network's activity: %02d:00-%02d:00 (set them with --work-hours)", start, end)})
+		} else {
+			notes = append(notes, Note{OffHours, fmt.Sprintf("the network's activity shows no clear working day: using %02d:00-%02d:00 (set them with --work-hours)", cfg.WorkStart, cfg.WorkEnd)})
+		}
+	}
 	var out []Finding
 	for h := range v.Hosts() {
 		if !h.Internal || h.ExtConns == 0 {
@@ -115,7 +135,40 @@ func OffHoursActivity(v engine.View, cfg OffHoursConfig) ([]Finding, []Note) {
 		flush()
 	}
 	slices.SortFunc(out, func(x, y Finding) int { return x.Host.Compare(y.Host) })
-	return out, nil
+	return out, notes
+}
+
+// learnWorkHours finds the working day in a network's flows per hour of day: traffic that runs
+// around the clock (monitoring, updates, NTP) sets a floor, people add a daytime bump on top.
+// Working hours are the longest run of hours (circular) whose flows exceed floor + half of
+// (peak − floor). The curve must show a real bump (peak ≥ 1.5 × floor + 1) and a run of 4 to 18
+// hours, else ok is false.
+func learnWorkHours(curve [24]uint64) (start, end int, ok bool) {
+	floor, peak := curve[0], curve[0]
+	for _, n := range curve {
+		floor, peak = min(floor, n), max(peak, n)
+	}
+	if float64(peak) < 1.5*float64(floor)+1 {
+		return 0, 0, false
+	}
+	cut := float64(floor) + float64(peak-floor)/2
+	bestLen, bestStart := 0, 0
+	for s := range 24 {
+		if float64(curve[s]) <= cut || float64(curve[(s+23)%24]) > cut {
+			continue // not the start of a run
+		}
+		n := 0
+		for n < 24 && float64(curve[(s+n)%24]) > cut {
+			n++
+		}
+		if n > bestLen {
+			bestLen, bestStart = n, s
+		}
+	}
+	if bestLen < 4 || bestLen > 18 || bestStart+bestLen > 24 {
+		return 0, 0, false // too short, too long, or across midnight: not an office day
+	}
+	return bestStart, bestStart + bestLen, true
 }
 
 // periodic reports whether sorted flow starts repeat at a steady short interval: at least 15 of

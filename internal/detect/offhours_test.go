@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -75,4 +76,43 @@ func TestOffHoursNoTimes(t *testing.T) {
 
 func TestOffHoursOffice(t *testing.T) {
 	officeAccuracy(t, OffHours, func(v engine.View) []Finding { fs, _ := OffHoursActivity(v, DefaultOffHours()); return fs })
+}
+
+func TestLearnWorkHours(t *testing.T) {
+	day := func(start, end int, floor, bump uint64) (c [24]uint64) {
+		for h := range c {
+			c[h] = floor
+			if h >= start && h < end {
+				c[h] += bump
+			}
+		}
+		return c
+	}
+	f := func(name string, curve [24]uint64, wantStart, wantEnd int, wantOK bool) {
+		t.Helper()
+		s, e, ok := learnWorkHours(curve)
+		if ok != wantOK || (ok && (s != wantStart || e != wantEnd)) {
+			t.Errorf("%s: learned %02d-%02d %v, want %02d-%02d %v", name, s, e, ok, wantStart, wantEnd, wantOK)
+		}
+	}
+	f("office", day(8, 18, 100, 400), 8, 18, true)
+	f("office with a lunch dip above the cut", func() [24]uint64 { c := day(8, 18, 100, 400); c[12] = 360; return c }(), 8, 18, true)
+	f("flat: servers only", day(0, 0, 500, 0), 0, 0, false)
+	f("tiny bump", day(9, 17, 1000, 100), 0, 0, false)
+	f("night shift across midnight", func() [24]uint64 {
+		c := day(0, 6, 100, 400)
+		c[22], c[23] = 500, 500
+		return c
+	}(), 0, 0, false)
+	f("two-hour blip", day(13, 15, 100, 400), 0, 0, false)
+	f("empty", [24]uint64{}, 0, 0, false)
+}
+
+func TestOffHoursLearnsHours(t *testing.T) {
+	n := &exNet{}
+	exOffice(n) // users active 09:00-13:00ish
+	_, notes := OffHoursActivity(n.view(t), DefaultOffHours())
+	if len(notes) != 1 || !strings.Contains(notes[0].Text, "learned") {
+		t.Errorf("notes %+v, want the learned hours", notes)
+	}
 }
