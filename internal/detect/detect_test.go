@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/flowhunt/flowhunt/internal/engine"
 	"github.com/flowhunt/flowhunt/internal/flow"
@@ -242,4 +243,36 @@ func TestFormatting(t *testing.T) {
 	f(ordinal(12), "12th")
 	f(ordinal(23), "23rd")
 	f(peerString(netip.MustParseAddr("2001:db8::1"), 443), "[2001:db8::1]:443")
+}
+
+// TestMinersByBehaviour: seed 000 had no names; a pool session kept up around the clock is a
+// candidate on 443 and flagged on a Stratum port; daytime or shared traffic is not miner-like.
+func TestMinersByBehaviour(t *testing.T) {
+	f := func(name string, port uint16, every time.Duration, hours int, extraHosts int, wantFinding, wantFlagged bool) {
+		t.Helper()
+		var recs []flow.Record
+		src, dst := netip.MustParseAddr("10.0.0.10"), netip.MustParseAddr("51.15.65.182")
+		t0 := time.Date(2025, 3, 10, 0, 0, 0, 0, time.UTC)
+		for at := t0; at.Before(t0.Add(time.Duration(hours) * time.Hour)); at = at.Add(every) {
+			recs = append(recs, flow.Record{Time: at.UnixNano(), Src: src, Dst: dst, DstPort: port, Proto: flow.ProtoTCP, BytesOut: 400, PktsOut: 4})
+			for k := range extraHosts {
+				recs = append(recs, flow.Record{Time: at.UnixNano(), Src: netip.AddrFrom4([4]byte{10, 0, 1, byte(k)}), Dst: dst, DstPort: port, Proto: flow.ProtoTCP, BytesOut: 400, PktsOut: 4})
+			}
+		}
+		fs, _ := Miners(viewOf(t, recs, nil, "10.0.0.0/8"), DefaultMiner())
+		var got *Finding
+		for i := range fs {
+			if fs[i].Host == src {
+				got = &fs[i]
+			}
+		}
+		if (got != nil) != wantFinding || (got != nil && got.Flagged != wantFlagged) {
+			t.Errorf("%s: finding %+v, want finding %v flagged %v", name, got, wantFinding, wantFlagged)
+		}
+	}
+	f("steady on 443", 443, 30*time.Second, 48, 0, true, false)
+	f("steady on 3333", 3333, 30*time.Second, 48, 0, true, true)
+	f("working day only", 443, 30*time.Second, 10, 0, false, false)
+	f("slow", 443, 10*time.Minute, 48, 0, false, false)
+	f("shared destination", 443, 30*time.Second, 48, 3, false, false)
 }

@@ -3,6 +3,7 @@ package detect
 import (
 	"fmt"
 	"math"
+	"math/bits"
 	"net/netip"
 	"slices"
 	"sort"
@@ -45,6 +46,12 @@ var (
 // few internal hosts share (prevalence ≤ MaxPortPrevalence) make an unflagged candidate with
 // score ≤ 0.3, or add to a name-based finding. They never decide: the ports are shared with other
 // services, and real miners hide on 443 (seed 000: the port list found nothing).
+//
+// Without a name, behaviour is the second signal: sessions to a destination at most two internal
+// hosts use, kept up around the clock at a high rate with few bytes each (minerLike). Behaviour
+// alone makes a candidate (score 0.4: a fast beacon looks the same, and the beacon detector will
+// report it as such); behaviour on a Stratum port is two independent signals and is flagged
+// (score 0.75).
 func Miners(v engine.View, cfg MinerConfig) ([]Finding, []Note) {
 	type acc struct {
 		poolConns, portConns int64
@@ -52,12 +59,17 @@ func Miners(v engine.View, cfg MinerConfig) ([]Finding, []Note) {
 		pools, names         map[string]bool
 		peers                map[string]int64
 		portPeers            map[string]int64
+		steadyConns          int64 // flows of miner-like sessions (see minerLike)
+		steadyOnPort         bool  // one of them is on a Stratum port
+		steadyPeers          map[string]int64
+		steadyRate           float64 // flows per hour of the busiest
 	}
 	hosts := map[netip.Addr]*acc{}
 	get := func(a netip.Addr) *acc {
 		h := hosts[a]
 		if h == nil {
-			h = &acc{pools: map[string]bool{}, names: map[string]bool{}, peers: map[string]int64{}, portPeers: map[string]int64{}}
+			h = &acc{pools: map[string]bool{}, names: map[string]bool{}, peers: map[string]int64{}, portPeers: map[string]int64{},
+				steadyPeers: map[string]int64{}}
 			hosts[a] = h
 		}
 		return h
@@ -102,6 +114,15 @@ func Miners(v engine.View, cfg MinerConfig) ([]Finding, []Note) {
 			h.portConns += p.Count
 			h.portPeers[peerString(p.Dst, p.DstPort)] += p.Count
 		}
+		if len(vd.names) == 0 && v.Prevalence(p.Dst) <= 2 {
+			if rate, ok := minerLike(p, v.Fields().Volumes); ok {
+				h := get(p.Src)
+				h.steadyConns += p.Count
+				h.steadyPeers[peerString(p.Dst, p.DstPort)] += p.Count
+				h.steadyOnPort = h.steadyOnPort || poolPorts()[p.DstPort]
+				h.steadyRate = max(h.steadyRate, rate)
+			}
+		}
 	}
 	var notes []Note
 	if !anyNames {
@@ -133,6 +154,20 @@ func Miners(v engine.View, cfg MinerConfig) ([]Finding, []Note) {
 				Peers: peers, Reason: reason, Evidence: ev})
 			continue
 		}
+		if h.steadyConns > 0 {
+			ev["steady_connections"] = h.steadyConns
+			ev["steady_flows_per_hour"] = finite(h.steadyRate)
+			peers := topPeers(h.steadyPeers, 3)
+			reason := fmt.Sprintf("miner-like sessions: %s connections to %s around the clock, %.0f an hour, few bytes each; no pool name known (give --dns-map or DNS logs)",
+				commas(h.steadyConns), strings.Join(peers, ", "), h.steadyRate)
+			f := Finding{Host: a, Category: Miner, Score: 0.4, Flagged: false, Peers: peers, Reason: reason, Evidence: ev}
+			if h.steadyOnPort { // two independent signals agree: behaviour and a Stratum port
+				f.Score, f.Flagged = 0.75, true
+				f.Reason += ", on a Stratum port"
+			}
+			out = append(out, f)
+			continue
+		}
 		if h.portConns > 0 {
 			peers := topPeers(h.portPeers, 5)
 			score := math.Min(0.3, 0.1+0.05*math.Log10(float64(h.portConns)))
@@ -144,6 +179,30 @@ func Miners(v engine.View, cfg MinerConfig) ([]Finding, []Note) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Host.Less(out[j].Host) })
 	return out, notes
+}
+
+// minerLike reports whether a pair looks like a mining session kept up without pause: TCP, at
+// least 100 flows over at least 12 hours, touching at least 20 of the 24 hours of the day, at
+// least 20 flows an hour, and (when byte counts are transfer sizes) under 2 kB sent per flow. It
+// returns the flows per hour. A fast beacon looks the same, which is why behaviour alone makes
+// only a candidate.
+func minerLike(p *engine.Pair, volumes bool) (float64, bool) {
+	if p.Proto != 6 || p.Count < 100 || len(p.Times) < 100 {
+		return 0, false
+	}
+	hours := float64(p.Last-p.First) / 3600e9
+	if hours < 12 {
+		return 0, false
+	}
+	var seen uint32
+	for _, t := range p.Times {
+		seen |= 1 << ((t / 3600) % 24)
+	}
+	rate := float64(p.Count) / hours
+	if bits.OnesCount32(seen) < 20 || rate < 20 || (volumes && p.BytesOut/uint64(p.Count) > 2000) {
+		return 0, false
+	}
+	return rate, true
 }
 
 func sortedKeys(m map[string]bool) []string {

@@ -126,3 +126,35 @@ func TestUnknownInputs(t *testing.T) {
 		t.Errorf("bad --internal: err %v, want a UsageError", err)
 	}
 }
+
+// TestSeed000WithoutNames replays seed 000 as the CTF team had it: a router log and no names.
+// The two miners must rank first (the team's answer, reached there by guesswork), above the
+// busier benign build server, each with a miner-like candidate finding.
+func TestSeed000WithoutNames(t *testing.T) {
+	sc, err := sim.MinerNetwork(sim.Config{Hosts: 40, Days: 2, Seed: 11})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, logPath, _ := writeScenario(t, sc)
+	res, err := Run(context.Background(), Options{Paths: []string{logPath}, Internal: sc.Truth.Internal, All: true,
+		Detect: detect.Defaults(), Ingest: ingest.Options{Now: sim.EndOf(sc)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hosts := res.Report.Hosts
+	if len(hosts) < 3 {
+		t.Fatalf("ranking %+v", hosts)
+	}
+	for _, h := range hosts[:2] {
+		if _, planted := sc.Truth.Hosts[h.Addr.String()]; !planted {
+			t.Errorf("top two %v %v, want the miners %v", hosts[0].Addr, hosts[1].Addr, sc.Truth.Hosts)
+		}
+		candidate := false
+		for _, f := range h.Findings {
+			candidate = candidate || (f.Category == detect.Miner && strings.Contains(f.Reason, "miner-like"))
+		}
+		if !candidate {
+			t.Errorf("%s: no miner-like candidate in %+v", h.Addr, h.Findings)
+		}
+	}
+}
