@@ -20,6 +20,9 @@ type OffHoursConfig struct {
 	// LearnHours learns working hours from the network's own diurnal curve (see learnWorkHours);
 	// --work-hours turns it off.
 	LearnHours bool `yaml:"learn_hours"`
+	// ShoulderHours widens the working day on both sides before a flow counts as off hours:
+	// starting at 07:30 when the office opens at 08:00 is early, not night work.
+	ShoulderHours int `yaml:"shoulder_hours"`
 	// MinShare is the share of a destination's flows that must start off hours.
 	MinShare float64 `yaml:"min_share"`
 	// MaxHostShare: a host whose own traffic is mostly off hours (a night-shift server) has a
@@ -33,14 +36,15 @@ type OffHoursConfig struct {
 
 // DefaultOffHours returns the default off-hours thresholds.
 func DefaultOffHours() OffHoursConfig {
-	return OffHoursConfig{WorkStart: 7, WorkEnd: 19, LearnHours: true, MinShare: 0.9, MaxHostShare: 0.5, MinFlows: 3, MaxPrevalence: 2}
+	return OffHoursConfig{WorkStart: 7, WorkEnd: 19, LearnHours: true, ShoulderHours: 1, MinShare: 0.9, MaxHostShare: 0.5, MinFlows: 3, MaxPrevalence: 2}
 }
 
 // OffHoursActivity flags internal hosts whose traffic to a rare external destination happens almost
 // only outside working hours, when their own traffic does not.
 //
 // For host h and external destination d used by at most MaxPrevalence internal hosts, with
-// s(h,d) = share of the distinct flow starts from h to d outside [WorkStart, WorkEnd) local time,
+// s(h,d) = share of the distinct flow starts from h to d outside [WorkStart − ShoulderHours,
+// WorkEnd + ShoulderHours) local time (an early start is not night work),
 // and s(h) = share of all flows h originated outside those hours (from its hourly counts, h's own
 // baseline), the pair is flagged when s(h,d) ≥ MinShare, s(h) ≤ MaxHostShare and there are at
 // least MinFlows flow starts. A night-shift server (s(h) high) is thereby not flagged, nor is
@@ -75,6 +79,8 @@ func OffHoursActivity(v engine.View, cfg OffHoursConfig) ([]Finding, []Note) {
 			notes = append(notes, Note{OffHours, fmt.Sprintf("the network's activity shows no clear working day: using %02d:00-%02d:00 (set them with --work-hours)", cfg.WorkStart, cfg.WorkEnd)})
 		}
 	}
+	// Off hours proper: the working day widened by the shoulder on both sides.
+	offStart, offEnd := max(cfg.WorkStart-cfg.ShoulderHours, 0), min(cfg.WorkEnd+cfg.ShoulderHours, 24)
 	var out []Finding
 	for h := range v.Hosts() {
 		if !h.Internal || h.ExtConns == 0 {
@@ -84,7 +90,7 @@ func OffHoursActivity(v engine.View, cfg OffHoursConfig) ([]Finding, []Note) {
 		var total, off uint64
 		for hr, n := range hours {
 			total += n
-			if hr < cfg.WorkStart || hr >= cfg.WorkEnd {
+			if hr < offStart || hr >= offEnd {
 				off += n
 			}
 		}
@@ -104,7 +110,7 @@ func OffHoursActivity(v engine.View, cfg OffHoursConfig) ([]Finding, []Note) {
 			if len(times) < cfg.MinFlows || periodic(times) {
 				return
 			}
-			share := offHoursShare(times, loc, cfg.WorkStart, cfg.WorkEnd)
+			share := offHoursShare(times, loc, offStart, offEnd)
 			if share < cfg.MinShare {
 				return
 			}
@@ -115,7 +121,7 @@ func OffHoursActivity(v engine.View, cfg OffHoursConfig) ([]Finding, []Note) {
 			out = append(out, Finding{Host: h.Addr, Category: OffHours, Score: math.Min(0.9, 0.6+0.3*(share-hostShare)),
 				Flagged: true, Peers: peers,
 				Reason: fmt.Sprintf("%d flows to %s, a destination %s, %.0f%% of them outside %02d:00-%02d:00, when %.0f%% of the host's own traffic is",
-					len(times), dst, usedBy(v.Prevalence(dst)), 100*share, cfg.WorkStart, cfg.WorkEnd, 100*hostShare),
+					len(times), dst, usedBy(v.Prevalence(dst)), 100*share, offStart, offEnd, 100*hostShare),
 				Evidence: map[string]any{"flows": len(times), "off_hours_share": finite(share), "host_off_hours_share": finite(hostShare),
 					"destination_prevalence": v.Prevalence(dst), "work_hours": fmt.Sprintf("%02d-%02d", cfg.WorkStart, cfg.WorkEnd)}})
 		}

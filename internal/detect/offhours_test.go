@@ -60,6 +60,13 @@ func TestOffHours(t *testing.T) {
 			n.add("10.0.0.1"+string(rune('0'+u)), "203.0.113.9", 443, night(0, 3, u*9), 17*time.Minute, 4, 900)
 		}
 	}, map[string]bool{})
+	// Look-alike: sessions started at 08:30, half an hour before this network's learned 09:00
+	// working day: early, not night work.
+	f("early start", func(n *exNet) {
+		for d := range 3 {
+			n.add("10.0.0.18", "198.51.100.60", 443, night(d, 8, 30), time.Second, 1, 5000)
+		}
+	}, map[string]bool{})
 	// Too few flows.
 	f("one visit", func(n *exNet) {
 		n.add("10.0.0.17", "198.51.100.50", 443, night(0, 2, 0), time.Second, 2, 900)

@@ -32,18 +32,21 @@ func TestQuality(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		seed   uint64
+		hosts  int
+		days   int
 		format string
 		names  bool // pass rdns.txt (formats without DNS logs)
 		// cannot lists categories the format lacks the fields for: their detector must say so
 		// in a note instead of being scored.
 		cannot []string
 	}{
-		{101, "csv", true, []string{detect.LongConn}},                     // no durations
-		{202, "zeek", false, nil},                                         // names come from dns.log
-		{303, "filterlog", true, []string{detect.Exfil, detect.LongConn}}, // one packet per connection: no volumes, no durations
+		{101, 70, 2, "csv", true, []string{detect.LongConn}},                     // no durations
+		{202, 70, 2, "zeek", false, nil},                                         // names come from dns.log
+		{303, 70, 2, "filterlog", true, []string{detect.Exfil, detect.LongConn}}, // one packet per connection: no volumes, no durations
+		{404, 90, 3, "zeek-json", false, nil},                                    // a bigger, longer network
 	} {
 		t.Run(tc.format, func(t *testing.T) {
-			sc, err := sim.Office(sim.OfficeConfig{Config: sim.Config{Hosts: 70, Days: 2, Seed: tc.seed}})
+			sc, err := sim.Office(sim.OfficeConfig{Config: sim.Config{Hosts: tc.hosts, Days: tc.days, Seed: tc.seed}})
 			if err != nil {
 				t.Fatal(err)
 			}
