@@ -21,6 +21,25 @@ type Options struct {
 	Now time.Time
 	// BlockSize is the unit of work handed to a parse worker; 0 is 256 KiB.
 	BlockSize int
+	// Progress, when set, is called from the reading goroutine at most about every 100 ms, and
+	// once per file (Done) when all of the file's records are parsed, so that call's Records is
+	// exact; never per record. Calls come in file order. It must return quickly: reading waits
+	// for it.
+	Progress func(p Progress)
+}
+
+// Progress is how far reading one input has got. BytesRead counts raw bytes taken from the file
+// as stored, before decompression, so for a .gz or .zst it is compressed bytes against the
+// compressed size, which keeps percentage and ETA meaningful without knowing the decompressed size.
+type Progress struct {
+	File      string // as reported in FileStats.Name ("stdin" for -)
+	FileIndex int    // 0-based position of File among the inputs
+	Files     int    // number of inputs after directories are expanded
+	BytesRead int64  // raw bytes read so far; runs ahead of parsing by the blocks queued for workers
+	// BytesTotal is the file's size on disk; 0 when unknown (stdin, a pipe or other non-regular file).
+	BytesTotal int64
+	Records    int64 // records parsed so far; exact when Done
+	Done       bool  // the last call for this file: reading and parsing it has finished
 }
 
 func (o *Options) location() *time.Location {

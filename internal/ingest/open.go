@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -107,38 +108,80 @@ var (
 	magicBzip2 = []byte("BZh")
 )
 
-// openStream opens in and returns its decompressed content, the compression found ("" when
-// none) and a closer.
-func openStream(in input) (io.Reader, string, func() error, error) {
-	var raw io.ReadCloser
+// stream is an opened input: its decompressed content and what is known of its raw bytes.
+type stream struct {
+	r           io.Reader
+	compression string // "" when none
+	close       func() error
+	raw         *countingReader // bytes taken from the file as stored, before decompression
+	file        *os.File        // nil for stdin
+}
+
+// size is the file's size on disk, 0 when unknown (stdin, a pipe or other non-regular file).
+// Asked only when progress is reported: a stat allocates.
+func (s stream) size() int64 {
+	if s.file == nil {
+		return 0
+	}
+	st, err := s.file.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		return 0
+	}
+	return st.Size()
+}
+
+// countingReader counts the bytes read through it. The count is atomic so that progress can be
+// read without caring which goroutine a decompressor reads in; it is added to once per buffer
+// fill (256 KiB), not per line, so it costs nothing measurable.
+type countingReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// openStream opens in and returns its decompressed content. The raw file is counted before the
+// decompressor, so progress is measured against the size on disk.
+func openStream(in input) (stream, error) {
+	var (
+		raw  io.ReadCloser
+		file *os.File
+	)
 	if in.path == "-" {
 		raw = io.NopCloser(os.Stdin)
 	} else {
 		f, err := os.Open(in.path)
 		if err != nil {
-			return nil, "", nil, &InputError{Path: in.path, Err: unwrapPathError(err)}
+			return stream{}, &InputError{Path: in.path, Err: unwrapPathError(err)}
 		}
-		raw = f
+		raw, file = f, f
 	}
-	br := bufio.NewReaderSize(raw, 256<<10)
+	counted := &countingReader{r: raw}
+	br := bufio.NewReaderSize(counted, 256<<10)
+	s := stream{r: br, close: raw.Close, raw: counted, file: file}
 	head, _ := br.Peek(4)
 	switch {
 	case bytes.HasPrefix(head, magicGzip):
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			raw.Close()
-			return nil, "", nil, fmt.Errorf("%s: gzip: %w", in.name, err)
+			return stream{}, fmt.Errorf("%s: gzip: %w", in.name, err)
 		}
-		return zr, "gzip", raw.Close, nil
+		s.r, s.compression = zr, "gzip"
 	case bytes.HasPrefix(head, magicZstd):
 		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1))
 		if err != nil {
 			raw.Close()
-			return nil, "", nil, fmt.Errorf("%s: zstd: %w", in.name, err)
+			return stream{}, fmt.Errorf("%s: zstd: %w", in.name, err)
 		}
-		return zr, "zstd", func() error { zr.Close(); return raw.Close() }, nil
+		s.r, s.compression = zr, "zstd"
+		s.close = func() error { zr.Close(); return raw.Close() }
 	case bytes.HasPrefix(head, magicBzip2) && len(head) == 4 && head[3] >= '1' && head[3] <= '9':
-		return bzip2.NewReader(br), "bzip2", raw.Close, nil
+		s.r, s.compression = bzip2.NewReader(br), "bzip2"
 	}
-	return br, "", raw.Close, nil
+	return s, nil
 }
