@@ -37,6 +37,7 @@ type huntFlags struct {
 	workers    int
 	config     string
 	quiet      bool
+	html       string
 }
 
 const huntExamples = `  # A pfSense log, private ranges internal (the default); names for pools from a reverse-DNS map
@@ -103,7 +104,8 @@ Exit status: 0 done (whether or not hosts were flagged), 2 usage error or unread
 	fl.StringVar(&f.explain, "explain", "", "print all the evidence for one host `IP`: findings and candidates, top peers, activity sparklines")
 	fl.IntVar(&f.workers, "workers", 0, "parse workers (default: one per CPU)")
 	fl.StringVar(&f.config, "config", "", "read flag defaults from a YAML `FILE` (keys are flag names; detector thresholds under 'detectors:')")
-	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no warnings on stderr")
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no warnings or progress bar on stderr")
+	fl.StringVar(&f.html, "html", "", "also write a self-contained HTML report (tables and plots, opens offline) to `FILE`")
 	addProfileFlags(cmd)
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "json", "csv", "ips"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(ingest.FormatNames(), cobra.ShellCompDirectiveNoFileComp))
@@ -150,7 +152,18 @@ func runHunt(cmd *cobra.Command, paths []string, f *huntFlags, dcfg detect.Confi
 		return usageErr("-o %q: want table, json, csv or ips", output)
 	}
 
+	var htmlOut *os.File
+	if f.html != "" {
+		if htmlOut, err = os.Create(f.html); err != nil {
+			closeOut()
+			return usageErr("--html: %v", err)
+		}
+		defer htmlOut.Close()
+	}
+	var stopProgress func()
+	opts.Ingest.Progress, stopProgress = newProgress(cmd.ErrOrStderr(), isTerminalWriter(cmd.ErrOrStderr()), f.quiet)
 	res, err := hunt.Run(cmd.Context(), opts)
+	stopProgress() // before anything else reaches the terminal, the error too
 	if err != nil {
 		closeOut()
 		return err
@@ -181,6 +194,11 @@ func runHunt(cmd *cobra.Command, paths []string, f *huntFlags, dcfg detect.Confi
 			err = report.CSV(w, r)
 		case "ips":
 			err = report.IPList(w, r)
+		}
+	}
+	if err == nil && htmlOut != nil {
+		if err = report.HTML(htmlOut, r, res.View, 0); err == nil {
+			err = htmlOut.Close()
 		}
 	}
 	if cerr := closeOut(); err == nil {

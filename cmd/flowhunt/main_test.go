@@ -273,3 +273,22 @@ func TestWorkHoursFlags(t *testing.T) {
 		}
 	}
 }
+
+func TestHTMLFlag(t *testing.T) {
+	dir := scenarioDir(t)
+	page := filepath.Join(t.TempDir(), "report.html")
+	code, _, stderr := cli(t, "hunt", "--internal", "172.16.0.0/12", "--dns-map", dir+"rdns.txt", "-o", "ips", "--html", page, dir+"flows.log")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	html, err := os.ReadFile(page)
+	if err != nil || !bytes.Contains(html, []byte(`<script id="data" type="application/json">`)) || !bytes.Contains(html, []byte("172.16.0.10")) {
+		t.Errorf("report: err %v, %d bytes", err, len(html))
+	}
+	if bytes.Contains(html, []byte(`src="http`)) || bytes.Contains(html, []byte(`href="http`)) {
+		t.Error("report links the network")
+	}
+	if code, _, stderr := cli(t, "hunt", "--html", filepath.Join(t.TempDir(), "no", "such", "dir", "r.html"), dir+"flows.log"); code != 2 || !strings.Contains(stderr, "r.html") {
+		t.Errorf("unwritable --html: exit %d %s", code, stderr)
+	}
+}
