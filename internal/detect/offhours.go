@@ -184,16 +184,8 @@ func periodic(times []uint32) bool {
 	if len(times) < 15 {
 		return false
 	}
-	gaps := make([]float64, len(times)-1)
-	for i := range gaps {
-		gaps[i] = float64(times[i+1] - times[i])
-	}
-	med := median(gaps)
-	dev := make([]float64, len(gaps))
-	for i, g := range gaps {
-		dev[i] = math.Abs(g - med)
-	}
-	return med <= 600 && median(dev) <= 0.2*med
+	r, _, _ := c2RhythmOf(times, nil, nil) // the same rhythm measure the c2 detector uses
+	return r.gap <= 600 && r.mad <= 0.2*r.gap
 }
 
 func usedBy(n int) string {
