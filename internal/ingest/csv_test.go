@@ -417,7 +417,11 @@ func BenchmarkCSV(b *testing.B) {
 }
 
 // BenchmarkCSVRun measures the whole pipeline (split, workers, stats) over a 100k-line file.
-func BenchmarkCSVRun(b *testing.B) {
+func BenchmarkCSVRun(b *testing.B) { benchCSVRun(b, Options{}) }
+
+// benchCSVRun runs the whole pipeline over a 100k-line seed-003 CSV with opts.
+func benchCSVRun(b *testing.B, opts Options) {
+	b.Helper()
 	var buf bytes.Buffer
 	buf.WriteString(csvBenchHeader)
 	for _, l := range csvBenchLines(100_000) {
@@ -431,7 +435,7 @@ func BenchmarkCSVRun(b *testing.B) {
 	b.SetBytes(int64(buf.Len()))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := Run(b.Context(), []string{path}, Options{}, func() Sink { return &DiscardSink{} }); err != nil {
+		if _, err := Run(b.Context(), []string{path}, opts, func() Sink { return &DiscardSink{} }); err != nil {
 			b.Fatal(err)
 		}
 	}

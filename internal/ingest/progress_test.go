@@ -236,25 +236,8 @@ func TestProgressManySmallFilesInOrder(t *testing.T) {
 // BenchmarkCSVRunProgress is BenchmarkCSVRun with a progress callback set, to show what
 // reporting costs: a clock read and a channel poll per block.
 func BenchmarkCSVRunProgress(b *testing.B) {
-	var buf bytes.Buffer
-	buf.WriteString(csvBenchHeader)
-	for _, l := range csvBenchLines(100_000) {
-		buf.Write(l)
-		buf.WriteByte('\n')
-	}
-	path := b.TempDir() + "/flows.csv"
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		b.Fatal(err)
-	}
 	calls := 0
-	opts := Options{Progress: func(Progress) { calls++ }}
-	b.SetBytes(int64(buf.Len()))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := Run(b.Context(), []string{path}, opts, func() Sink { return &DiscardSink{} }); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchCSVRun(b, Options{Progress: func(Progress) { calls++ }})
 	b.ReportMetric(float64(calls)/float64(b.N), "calls/op")
 }
 
