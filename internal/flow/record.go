@@ -76,13 +76,24 @@ type Record struct {
 	TLSSNI     string
 	HTTPHost   string
 	UserAgent  string
+
+	// PayloadOut and PayloadIn are the first application payload bytes each way, at most
+	// MaxPayload (packet captures only), so a detector can recognise a protocol such as Stratum.
+	PayloadOut, PayloadIn []byte
+	// Alert is an IDS signature raised on this flow (Suricata alert events, Kind == KindEvent),
+	// with its severity (1 highest, as Suricata numbers them; 0 unknown).
+	Alert         string
+	AlertSeverity uint8
 }
 
-// Reset clears r for reuse, keeping the DNSAnswers backing array.
+// MaxPayload caps the payload bytes kept per direction of a flow.
+const MaxPayload = 128
+
+// Reset clears r for reuse, keeping the backing arrays of its slices.
 func (r *Record) Reset() {
-	answers := r.DNSAnswers[:0]
+	answers, out, in := r.DNSAnswers[:0], r.PayloadOut[:0], r.PayloadIn[:0]
 	*r = Record{}
-	r.DNSAnswers = answers
+	r.DNSAnswers, r.PayloadOut, r.PayloadIn = answers, out, in
 }
 
 // Bytes is the total of both directions.

@@ -86,20 +86,41 @@ type ignoreFile struct{ why string }
 
 func (e *ignoreFile) Error() string { return e.why }
 
-// sniffer recognises a format from the first bytes of a decompressed input and returns a fresh
-// lineFormat for it, or nil. head holds up to 64 KiB; name is the file's base name, only a hint.
-type sniffer struct {
-	name  string
-	sniff func(head []byte, name string, opts *Options) (lineFormat, error)
+// format is a detected input format: a lineFormat (text, parsed in parallel by line) or a
+// recordFormat (binary, decoded in order by one goroutine).
+type format interface {
+	Name() string
 }
 
-// sniffers in the order they are tried; stricter formats first.
+// sniffer recognises a format from the first bytes of a decompressed input and returns a fresh
+// format for it, or nil. head holds up to 64 KiB; name is the file's base name, only a hint.
+type sniffer struct {
+	name  string
+	sniff func(head []byte, name string, opts *Options) (format, error)
+}
+
+type sniffFunc[F format] func(head []byte, name string, opts *Options) (F, error)
+
+// sniffAs adapts a sniffer returning a concrete format kind, keeping a nil result an untyped nil.
+func sniffAs[F format](f sniffFunc[F]) func([]byte, string, *Options) (format, error) {
+	return func(head []byte, name string, opts *Options) (format, error) {
+		got, err := f(head, name, opts)
+		if any(got) == nil {
+			return nil, err
+		}
+		return got, err
+	}
+}
+
+// sniffers in the order they are tried; binary and stricter formats first.
 func sniffers() []sniffer {
 	return []sniffer{
-		{"zeek", sniffZeekTSV},
-		{"zeek-json", sniffZeekJSON},
-		{"filterlog", sniffFilterlog},
-		{"csv", sniffCSV},
+		{"pcap", sniffAs(sniffPcap)},
+		{"zeek", sniffAs(sniffZeekTSV)},
+		{"eve", sniffAs(sniffEve)},
+		{"zeek-json", sniffAs(sniffZeekJSON)},
+		{"filterlog", sniffAs(sniffFilterlog)},
+		{"csv", sniffAs(sniffCSV)},
 	}
 }
 
@@ -130,7 +151,7 @@ func (e *NoFormatError) Error() string {
 	return b.String()
 }
 
-func detect(head []byte, in input, opts *Options) (lineFormat, error) {
+func detect(head []byte, in input, opts *Options) (format, error) {
 	all := sniffers()
 	if opts.Format != "" {
 		want := opts.Format

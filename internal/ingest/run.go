@@ -31,7 +31,8 @@ const (
 // chunk is a run of whole data lines handed to a worker.
 type chunk struct {
 	data   []byte
-	line   int64 // number of the first line in data
+	recs   []flow.Record // decoded records of a recordFormat, when data is nil
+	line   int64         // number of the first line in data
 	parser lineParser
 	stats  *FileStats
 	// progress is the file's progress when it is reported, told when the chunk is merged.
@@ -101,7 +102,7 @@ func Run(ctx context.Context, paths []string, opts Options, newSink func() Sink)
 
 // sniffInput opens in, detects its format and returns it with the opened reader. fp, when not
 // nil, is given the raw byte counter as soon as the input is open.
-func sniffInput(in input, shared *Options, fp *fileProgress) (lineFormat, *openInput, error) {
+func sniffInput(in input, shared *Options, fp *fileProgress) (format, *openInput, error) {
 	opts := *shared
 	if opts.Now.IsZero() {
 		// Year-less syslog dates are placed before the file was last written.
@@ -160,9 +161,20 @@ func readInput(ctx context.Context, in input, opts *Options, fs *FileStats, out 
 		return nil
 	}
 	fs.Format = format.Name()
-	sp := splitter{format: format, stats: fs, out: out, ctx: ctx, line: 1, first: true, progress: fp}
-	if err := sp.run(oi.r, opts.BlockSize); err != nil {
-		return err
+	var stopped error
+	switch f := format.(type) {
+	case lineFormat:
+		sp := splitter{format: f, stats: fs, out: out, ctx: ctx, line: 1, first: true, progress: fp}
+		if err := sp.run(oi.r, opts.BlockSize); err != nil {
+			return err
+		}
+		stopped = sp.stopped
+	case recordFormat:
+		if err := readRecords(ctx, f, oi.r, fs, out, fp); err != nil {
+			return err
+		}
+	default:
+		panic(fmt.Sprintf("ingest: format %T is neither line nor record oriented", format))
 	}
 	fs.Format = format.Name() // Zeek names the log type only after its #path header
 	if cf, ok := format.(interface {
@@ -172,7 +184,7 @@ func readInput(ctx context.Context, in input, opts *Options, fs *FileStats, out 
 		fs.Columns, fs.UnusedColumns = cf.Mapped(), cf.Ignored()
 	}
 	var ign *ignoreFile
-	if errors.As(sp.stopped, &ign) {
+	if errors.As(stopped, &ign) {
 		fs.Ignored = ign.why
 	}
 	fp.endOfFile()
@@ -500,6 +512,10 @@ func parseChunks(in <-chan chunk, sink Sink) {
 	)
 	for c := range in {
 		cs.reset()
+		for i := range c.recs {
+			sink.Add(&c.recs[i])
+		}
+		cs.records += int64(len(c.recs))
 		data, line := c.data, c.line
 		for len(data) > 0 {
 			i := bytes.IndexByte(data, '\n')

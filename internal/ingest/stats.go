@@ -17,9 +17,11 @@ type Skip struct {
 
 // FileStats is what reading one input produced.
 type FileStats struct {
-	Name    string `json:"file"`
-	Format  string `json:"format,omitempty"`
-	Lines   int64  `json:"lines"`
+	Name   string `json:"file"`
+	Format string `json:"format,omitempty"`
+	Lines  int64  `json:"lines"`
+	// Unit is what Lines and skip positions count when not lines: "packet" for a capture.
+	Unit    string `json:"unit,omitempty"`
 	Records int64  `json:"records"`
 	Skipped int64  `json:"skipped"`
 	Skips   []Skip `json:"skips,omitempty"`
@@ -76,7 +78,7 @@ func (s *FileStats) SkipSummary() string {
 	for _, sk := range s.Skips {
 		p := fmt.Sprintf("%d %s", sk.Count, sk.Reason)
 		if sk.FirstLine > 0 {
-			p += fmt.Sprintf(" (first at line %d", sk.FirstLine)
+			p += fmt.Sprintf(" (first at %s %d", s.unit(), sk.FirstLine)
 			if sk.Example != "" && sk.Example != sk.Reason {
 				p += ": " + sk.Example
 			}
@@ -84,7 +86,14 @@ func (s *FileStats) SkipSummary() string {
 		}
 		parts = append(parts, p)
 	}
-	return fmt.Sprintf("%s: skipped %d lines: %s", s.Name, s.Skipped, strings.Join(parts, ", "))
+	return fmt.Sprintf("%s: skipped %d %ss: %s", s.Name, s.Skipped, s.unit(), strings.Join(parts, ", "))
+}
+
+func (s *FileStats) unit() string {
+	if s.Unit == "" {
+		return "line"
+	}
+	return s.Unit
 }
 
 // chunkStats is one worker's tally for one chunk; merged into FileStats under its lock once per
