@@ -53,7 +53,15 @@ const (
 
 type batch struct {
 	flows  []entry
-	events []flow.Record // records with names (deep copies): DNS answers, SNI, HTTP Host
+	events []event // records with names, payloads or alerts
+}
+
+// event is a record that carries more than counters: a deep copy without its payload bytes,
+// which are reduced to the tags found in them.
+type event struct {
+	rec     flow.Record
+	tags    []string
+	payload bool
 }
 
 type hostAcc struct {
@@ -156,17 +164,20 @@ func (s *Shard) batchFor(src *addr16) (int, *batch) {
 }
 
 // Add routes one record to its partition. It copies the record into a batch: it allocates
-// nothing per flow, and deep-copies only records that carry names.
+// nothing per flow, and deep-copies only records that carry names, payloads or alerts.
 func (s *Shard) Add(r *flow.Record) {
-	if r.Kind == flow.KindEvent && !r.HasNames() {
+	extra := r.HasNames() || len(r.PayloadOut) > 0 || len(r.PayloadIn) > 0 || r.Alert != ""
+	if r.Kind == flow.KindEvent && !extra {
 		return // an application event that names nothing adds nothing
 	}
 	src := r.Src.As16()
 	i, b := s.batchFor(&src)
-	if r.HasNames() {
-		cp := *r
-		cp.DNSAnswers = slices.Clone(r.DNSAnswers)
-		b.events = append(b.events, cp)
+	if extra {
+		ev := event{rec: *r, payload: len(r.PayloadOut) > 0 || len(r.PayloadIn) > 0}
+		RecordTags(r, func(tag string) { ev.tags = AddTag(ev.tags, tag) })
+		ev.rec.DNSAnswers = slices.Clone(r.DNSAnswers)
+		ev.rec.PayloadOut, ev.rec.PayloadIn = nil, nil
+		b.events = append(b.events, ev)
 	} else {
 		b.flows = append(b.flows, entry{
 			time: r.Time, dur: r.Duration, src: src, dst: r.Dst.As16(),
@@ -191,14 +202,18 @@ func (s *Shard) flush() {
 
 // partition owns the aggregates of the sources hashed to it; only its goroutine touches them.
 type partition struct {
-	in          chan *batch
-	pairIdx4    map[pairKey4]int32
-	pairIdx     map[pairKey]int32
-	chunks      [][]Pair
-	npairs      int32
-	hosts       map[addr16]*hostAcc
-	names       map[addr16][]string
-	dns         map[dnsKey]*dnsAcc
+	in       chan *batch
+	pairIdx4 map[pairKey4]int32
+	pairIdx  map[pairKey]int32
+	chunks   [][]Pair
+	npairs   int32
+	hosts    map[addr16]*hostAcc
+	names    map[addr16][]string
+	dns      map[dnsKey]*dnsAcc
+	// eventTags are tags of application events (IDS alerts) keyed by the pair they name; they
+	// join their pair when the partition finishes, or are counted as orphans.
+	eventTags   map[pairKey][]string
+	orphanTags  int64
 	first, last int64
 	fields      FieldSet
 	flows       int64
@@ -219,7 +234,7 @@ func (p *partition) run(free chan *batch) {
 			p.update(idx[i], &b.flows[i])
 		}
 		for i := range b.events {
-			p.addRecord(&b.events[i])
+			p.addEvent(&b.events[i])
 		}
 		select {
 		case free <- b:
@@ -232,6 +247,7 @@ func (p *partition) run(free chan *batch) {
 // finish runs in the partition's goroutine once input ends, so partitions finalise in parallel:
 // it compacts every pair's timestamp set and sorts the partition's pairs.
 func (p *partition) finish() {
+	p.attachEventTags()
 	p.sorted = make([]*Pair, p.npairs)
 	for i := range p.npairs {
 		pr := p.pair(i)
@@ -248,16 +264,61 @@ func (p *partition) finish() {
 
 func (p *partition) pair(i int32) *Pair { return &p.chunks[i/chunkSize][i%chunkSize] }
 
-func (p *partition) addRecord(r *flow.Record) {
+func (p *partition) addEvent(ev *event) {
+	r := &ev.rec
 	p.addNames(r)
+	p.fields.Payload = p.fields.Payload || ev.payload
+	p.fields.Alerts = p.fields.Alerts || r.Alert != ""
 	if r.Kind == flow.KindEvent {
+		if len(ev.tags) > 0 {
+			if p.eventTags == nil {
+				p.eventTags = make(map[pairKey][]string)
+			}
+			k := pairKey{src: r.Src.As16(), dst: r.Dst.As16(), dport: r.DstPort, proto: r.Proto}
+			for _, t := range ev.tags {
+				p.eventTags[k] = AddTag(p.eventTags[k], t)
+			}
+		}
 		return
 	}
-	p.add(&entry{
+	e := entry{
 		time: r.Time, dur: r.Duration, src: r.Src.As16(), dst: r.Dst.As16(),
 		bytesOut: r.BytesOut, bytesIn: r.BytesIn, pktsOut: r.PktsOut, pktsIn: r.PktsIn,
 		dport: r.DstPort, proto: r.Proto, action: r.Action,
-	})
+	}
+	i := p.index(&e)
+	p.update(i, &e)
+	if len(ev.tags) > 0 {
+		pr := p.pair(i)
+		for _, t := range ev.tags {
+			pr.Tags = AddTag(pr.Tags, t)
+		}
+	}
+}
+
+// attachEventTags gives each pair the tags of the events that named it. An alert whose flow is
+// not in the input has no pair to join: it is counted, not invented into a flow.
+func (p *partition) attachEventTags() {
+	for k, tags := range p.eventTags {
+		var (
+			i  int32
+			ok bool
+		)
+		if is4(&k.src) && is4(&k.dst) {
+			i, ok = p.pairIdx4[pairKey4{src: [4]byte(k.src[12:]), dst: [4]byte(k.dst[12:]), dport: k.dport, proto: k.proto}]
+		} else {
+			i, ok = p.pairIdx[k]
+		}
+		if !ok {
+			p.orphanTags += int64(len(tags))
+			continue
+		}
+		pr := p.pair(i)
+		for _, t := range tags {
+			pr.Tags = AddTag(pr.Tags, t)
+		}
+	}
+	p.eventTags = nil
 }
 
 // add folds one flow into its pair and its source host. It allocates only for a new pair or
@@ -491,6 +552,7 @@ func (a *Aggregator) Merge() *Memory {
 			m.first, m.last = min(m.first, p.first), max(m.last, p.last)
 		}
 		m.flows += p.flows
+		m.orphanTags += p.orphanTags
 		mergeFields(&m.fields, p.fields)
 		for _, d := range p.dns {
 			d.seen = nil
@@ -552,6 +614,8 @@ func mergeFields(dst *FieldSet, src FieldSet) {
 	dst.Times = dst.Times || src.Times
 	dst.Volumes = dst.Volumes || src.Volumes
 	dst.Replies = dst.Replies || src.Replies
+	dst.Payload = dst.Payload || src.Payload
+	dst.Alerts = dst.Alerts || src.Alerts
 }
 
 func addrOf(k addr16) netip.Addr { return netip.AddrFrom16(k).Unmap() }
@@ -574,6 +638,7 @@ type Memory struct {
 	scope       *netscope.Scope
 	first, last int64
 	flows       int64
+	orphanTags  int64
 	fields      FieldSet
 	pairs       []*Pair
 	hourly      map[netip.Addr][]HourCount
@@ -588,6 +653,9 @@ type Memory struct {
 
 // Flows is the number of flow records aggregated (events excluded).
 func (m *Memory) Flows() int64 { return m.flows }
+
+// OrphanTags is the number of event tags (IDS alerts) whose flow was not in the input.
+func (m *Memory) OrphanTags() int64 { return m.orphanTags }
 
 // Activities summarises each originating address for internal-range inference.
 func (m *Memory) Activities() []netscope.Activity {

@@ -6,7 +6,11 @@ package engine
 import (
 	"iter"
 	"net/netip"
+	"slices"
+	"strings"
 
+	"github.com/flowhunt/flowhunt/internal/flow"
+	"github.com/flowhunt/flowhunt/internal/intel"
 	"github.com/flowhunt/flowhunt/internal/netscope"
 )
 
@@ -31,6 +35,9 @@ type Pair struct {
 	// Times holds the distinct Unix seconds at which flows started, sorted ascending.
 	Times       []uint32
 	TimesCapped bool
+	// Tags are the distinct markers seen on the pair's flows, sorted, at most MaxPairTags:
+	// protocols recognised in payloads ("stratum:login") and IDS alerts ("alert:ET POLICY ...").
+	Tags []string
 
 	compacted int32 // len(Times) at the last sort, while aggregating
 }
@@ -137,4 +144,48 @@ type FieldSet struct {
 	// Volumes: some flow carried more than one packet or more than a packet's bytes, so byte
 	// counts are transfer sizes. A firewall log records one packet per connection and has none.
 	Volumes bool
+	Payload bool // flows carried their first payload bytes (packet captures)
+	Alerts  bool // the input had IDS alerts (Suricata)
+}
+
+// MaxPairTags caps the tags kept per pair.
+const MaxPairTags = 8
+
+// Tag prefixes: a tag is a prefix and a value.
+const (
+	TagStratum = "stratum:" // a Stratum mining JSON-RPC method seen in the payload
+	TagAlert   = "alert:"   // an IDS alert signature raised on the flow
+)
+
+// RecordTags calls fn with each tag r carries. Both engines tag with it, so they agree.
+func RecordTags(r *flow.Record, fn func(tag string)) {
+	if m := intel.StratumMethod(r.PayloadOut); m != "" {
+		fn(TagStratum + m)
+	}
+	if m := intel.StratumMethod(r.PayloadIn); m != "" {
+		fn(TagStratum + m)
+	}
+	if r.Alert != "" {
+		fn(TagAlert + r.Alert)
+	}
+}
+
+// AddTag adds tag to a sorted tag list unless it is there or the list is full.
+func AddTag(tags []string, tag string) []string {
+	i, found := slices.BinarySearch(tags, tag)
+	if found || len(tags) >= MaxPairTags {
+		return tags
+	}
+	return slices.Insert(tags, i, tag)
+}
+
+// TagValues returns the values of the tags with prefix, in order.
+func TagValues(tags []string, prefix string) []string {
+	var out []string
+	for _, t := range tags {
+		if v, ok := strings.CutPrefix(t, prefix); ok {
+			out = append(out, v)
+		}
+	}
+	return out
 }

@@ -80,3 +80,25 @@ func TestAllowList(t *testing.T) {
 		t.Errorf("bad line: %v", err)
 	}
 }
+
+func TestStratumMethod(t *testing.T) {
+	tests := []struct {
+		payload, want string
+	}{
+		{`{"id":1,"method":"mining.subscribe","params":["cgminer/4.10.0"]}` + "\n", "mining.subscribe"},
+		{`{"id":2,"method":"mining.authorize","params":["wallet.rig1","x"]}`, "mining.authorize"},
+		{`{"id":1,"jsonrpc":"2.0","method":"login","params":{"login":"4A","pass":"x","agent":"XMRig/6.21.0"}}`, "login"},
+		{` {"jsonrpc":"2.0","method" : "job","params":{"blob":"0707"}}`, "job"},
+		{`{"id":1,"method":"mining.subs`, ""}, // cut before the method ends
+		{`{"id":1,"method":"eth_getBalance","params":[]}`, ""},
+		{"POST /login HTTP/1.1\r\nHost: example.com\r\n\r\n{\"method\":\"login\"}", ""},
+		{"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", ""},
+		{`{"user":"login","method":1}`, ""},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		if got := StratumMethod([]byte(tt.payload)); got != tt.want {
+			t.Errorf("StratumMethod(%q) = %q, want %q", tt.payload, got, tt.want)
+		}
+	}
+}
