@@ -90,6 +90,21 @@ Exit status: 0 done (whether or not hosts were flagged), 2 usage error or unread
 	fl := cmd.Flags()
 	fl.StringVarP(&f.output, "output", "o", "", "output format: table, json, csv, ips (default table on a terminal, json otherwise)")
 	fl.StringVar(&f.out, "out", "", "write the output to `FILE` instead of stdout")
+	f.addAnalysisFlags(cmd)
+	fl.StringSliceVar(&f.categories, "category", nil, "only report these categories: "+strings.Join(detect.Categories, ", "))
+	fl.StringVar(&f.pivot, "pivot", "", "list every internal host that originated flows to `IP`, instead of the ranking")
+	fl.StringVar(&f.explain, "explain", "", "print all the evidence for one host `IP`: findings and candidates, top peers, activity sparklines")
+	fl.StringVar(&f.html, "html", "", "also write a self-contained HTML report (tables and plots, opens offline) to `FILE`")
+	addProfileFlags(cmd)
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "json", "csv", "ips"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("category", cobra.FixedCompletions(detect.Categories, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+// addAnalysisFlags registers the flags that shape an analysis (inputs, scope, detectors), shared
+// by every command that runs one.
+func (f *huntFlags) addAnalysisFlags(cmd *cobra.Command) {
+	fl := cmd.Flags()
 	fl.StringSliceVar(&f.internal, "internal", nil, "internal ranges, `CIDR,...` (default RFC 1918, 100.64/10, 169.254/16, fc00::/7, fe80::/10)")
 	fl.BoolVar(&f.infer, "infer-internal", false, "also infer internal ranges from the data (reported in the summary)")
 	fl.StringVar(&f.format, "format", "", "force an input format: "+strings.Join(ingest.FormatNames(), ", "))
@@ -99,18 +114,10 @@ Exit status: 0 done (whether or not hosts were flagged), 2 usage error or unread
 	fl.StringSliceVar(&f.dnsMaps, "dns-map", nil, "names for addresses: `FILE` of \"IP name\" lines or a Zeek dns.log (repeatable)")
 	fl.StringSliceVar(&f.allow, "allow", nil, "known-good destinations: `FILE` of addresses, CIDRs and domain names, set aside before detection (repeatable)")
 	fl.BoolVar(&f.all, "all", false, "also list sub-threshold candidates (marked \"flagged\": false)")
-	fl.StringSliceVar(&f.categories, "category", nil, "only report these categories: "+strings.Join(detect.Categories, ", "))
-	fl.StringVar(&f.pivot, "pivot", "", "list every internal host that originated flows to `IP`, instead of the ranking")
-	fl.StringVar(&f.explain, "explain", "", "print all the evidence for one host `IP`: findings and candidates, top peers, activity sparklines")
 	fl.IntVar(&f.workers, "workers", 0, "parse workers (default: one per CPU)")
 	fl.StringVar(&f.config, "config", "", "read flag defaults from a YAML `FILE` (keys are flag names; detector thresholds under 'detectors:')")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no warnings or progress bar on stderr")
-	fl.StringVar(&f.html, "html", "", "also write a self-contained HTML report (tables and plots, opens offline) to `FILE`")
-	addProfileFlags(cmd)
-	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "json", "csv", "ips"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(ingest.FormatNames(), cobra.ShellCompDirectiveNoFileComp))
-	_ = cmd.RegisterFlagCompletionFunc("category", cobra.FixedCompletions(detect.Categories, cobra.ShellCompDirectiveNoFileComp))
-	return cmd
 }
 
 func runHunt(cmd *cobra.Command, paths []string, f *huntFlags, dcfg detect.Config) error {
