@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"strings"
+	"syscall"
 
 	"github.com/flowhunt/flowhunt/internal/eval"
 	"github.com/flowhunt/flowhunt/internal/hunt"
@@ -35,7 +36,7 @@ func main() {
 		// measured 9% faster on the 10M-line benchmark for 13% more peak memory.
 		debug.SetGCPercent(200)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
@@ -111,7 +112,7 @@ its detectors and ranks the internal hosts with the evidence behind every score.
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &flagError{err} })
-	root.AddCommand(newHuntCmd(), newDemoCmd(), newSimulateCmd(), newEvalCmd(), newVersionCmd())
+	root.AddCommand(newHuntCmd(), newServeCmd(), newDemoCmd(), newSimulateCmd(), newEvalCmd(), newVersionCmd())
 	return root
 }
 

@@ -32,6 +32,8 @@ var (
 	reportJS string
 	//go:embed assets/report.css
 	reportCSS string
+	//go:embed assets/live.js
+	liveJS string
 	//go:embed assets/html.tmpl
 	pageText string
 
@@ -81,6 +83,8 @@ type Payload struct {
 	MoreHosts    int        `json:"more_hosts"`
 	MoreTopScore float64    `json:"more_top_score,omitempty"`
 	Limits       HTMLLimits `json:"limits"`
+	// Live marks the page flowhunt serve sends: it may ask its server for a pair's raw flows.
+	Live bool `json:"live,omitempty"`
 }
 
 // HTMLFields says which optional fields the input had, so the page can say why a plot is missing.
@@ -207,6 +211,15 @@ func HTML(w io.Writer, r *Run, v engine.View, maxHosts int) error {
 	return renderHTML(w, p)
 }
 
+// LiveHTML writes the page flowhunt serve sends: the report's page plus a script that fetches
+// the raw flows of a finding's pairs from the same server (and only from it).
+func LiveHTML(w io.Writer, r *Run, v engine.View, maxHosts int) error {
+	p := HTMLPayload(r, v, maxHosts)
+	p.Generated = time.Now().UTC().Format(time.RFC3339)
+	p.Live = true
+	return renderHTML(w, p)
+}
+
 func renderHTML(w io.Writer, p Payload) error {
 	data, err := json.Marshal(p)
 	if err != nil {
@@ -224,15 +237,16 @@ func renderHTML(w io.Writer, p Payload) error {
 		ReportCSS template.CSS
 		UPlotJS   template.JS
 		ReportJS  template.JS
+		LiveJS    template.JS
 		Data      template.JS
 	}{
-		Title: p.Title,
-		// Only the page's own two scripts may run (by hash): an injected handler such as
-		// onerror=... would not, and nothing may be fetched.
-		CSP: "default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src " +
-			scriptHash(uplotJS) + " " + scriptHash(reportJS),
+		Title:    p.Title,
+		CSP:      PageCSP(p.Live),
 		UPlotCSS: template.CSS(uplotCSS), ReportCSS: template.CSS(reportCSS),
 		UPlotJS: template.JS(uplotJS), ReportJS: template.JS(reportJS), Data: template.JS(data),
+	}
+	if p.Live {
+		page.LiveJS = template.JS(liveJS)
 	}
 	var b bytes.Buffer
 	if err := pageTmpl.Execute(&b, page); err != nil {
@@ -240,6 +254,18 @@ func renderHTML(w io.Writer, p Payload) error {
 	}
 	_, err = w.Write(b.Bytes())
 	return err
+}
+
+// PageCSP is the page's Content-Security-Policy. Only the page's own scripts may run (by hash):
+// an injected handler such as onerror=... would not. The offline page may fetch nothing; the
+// live page may fetch from its own server only.
+func PageCSP(live bool) string {
+	csp := "default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src " +
+		scriptHash(uplotJS) + " " + scriptHash(reportJS)
+	if live {
+		csp += " " + scriptHash(liveJS) + "; connect-src 'self'; form-action 'none'; base-uri 'none'"
+	}
+	return csp
 }
 
 // scriptHash is a CSP source expression allowing one inline script.

@@ -319,6 +319,8 @@
     if (f.clique) drawClique(box, h, f.clique);
     if (f.category === 'off-hours' && h.heatmap) drawHeatmap(box, h.heatmap, f.evidence.work_hours);
     if (f.category === 'scan' && h.fanout) plotFanOut(box, h.fanout);
+    // flowhunt serve's page adds the drill-down to raw flows (live.js); the offline file has none.
+    if (D.live && typeof window.flowhuntRawFlows === 'function') window.flowhuntRawFlows(box, h, f);
   }
 
   function renderEvidence(parent, ev) {
