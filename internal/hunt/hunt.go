@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"time"
 
 	"github.com/flowhunt/flowhunt/internal/detect"
 	"github.com/flowhunt/flowhunt/internal/engine"
@@ -108,10 +109,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			joinMax(scope.Strings(), 4))}}, notes...)
 	}
 	first, last := view.Span()
+	var loc *time.Location
+	if o.Detect.OffHours.Location != "" {
+		loc, _ = time.LoadLocation(o.Detect.OffHours.Location) // a bad name is the off-hours detector's note
+	}
 	return &Result{
 		Report: &report.Run{
 			Hosts: score.Rank(findings, o.All), Ingest: sum, Scope: scope, ScopeSource: source,
-			InternalHosts: view.InternalHosts(), First: first, Last: last, Notes: notes, All: o.All, Version: o.Version,
+			InternalHosts: view.InternalHosts(), First: first, Last: last, Notes: notes, All: o.All, Version: o.Version, Location: loc,
 		},
 		View: view,
 	}, nil

@@ -180,7 +180,11 @@ type HTMLGaps struct {
 // all of them (Host.Hourly), PeerCounts the distinct flow-start seconds to the peers of its
 // off-hours findings.
 type HTMLHeatmap struct {
-	FirstDay   int64        `json:"first_day"` // Unix s of the first row's UTC midnight
+	// Zone is the time zone of the rows and columns (the hunt's --tz), "UTC" by default.
+	Zone string `json:"zone"`
+	// FirstDay is the first row's midnight in Zone, as the Unix seconds of that wall-clock time
+	// read as UTC, so the page can label days and hours with UTC date functions.
+	FirstDay   int64        `json:"first_day"`
 	Counts     [][24]uint32 `json:"counts"`
 	PeerCounts [][24]uint32 `json:"peer_counts,omitempty"`
 	Peers      []string     `json:"peers,omitempty"`
@@ -320,7 +324,7 @@ func HTMLPayload(r *Run, v engine.View, maxHosts int) Payload {
 		if i >= htmlDetailedHosts {
 			series = htmlSeriesRest
 		}
-		hh := htmlHost(&listed[i], i+1, v, p.Axis, series)
+		hh := htmlHost(&listed[i], i+1, v, p.Axis, series, r.Location)
 		for _, f := range hh.Findings {
 			seen[f.Category] = true
 		}
@@ -417,7 +421,7 @@ func distinctSeconds(pairs []*engine.Pair) (secs []uint32, capped bool) {
 // probes (its plot is the fan-out) and a DNS tunnel's are domains.
 func timelineCategory(c string) bool { return c != detect.Scan && c != detect.DNSTunnel }
 
-func htmlHost(h *score.Host, rank int, v engine.View, axis *HTMLAxis, maxSeries int) HTMLHost {
+func htmlHost(h *score.Host, rank int, v engine.View, axis *HTMLAxis, maxSeries int, loc *time.Location) HTMLHost {
 	hh := HTMLHost{Rank: rank, IP: h.Addr.String(), Score: round3(h.Score), Flagged: h.Flagged,
 		Categories: h.Categories(), Findings: []HTMLFinding{}, Series: []HTMLSeries{}}
 	if hh.Categories == nil {
@@ -456,8 +460,8 @@ func htmlHost(h *score.Host, rank int, v engine.View, axis *HTMLAxis, maxSeries 
 			}
 		}
 		if len(peers) > 0 {
-			hh.Heatmap = heatmap(vh.Hourly)
-			hh.Heatmap.addPeers(v, h.Addr, peers)
+			hh.Heatmap = heatmap(vh.Hourly, loc)
+			hh.Heatmap.addPeers(v, h.Addr, peers, loc)
 		}
 	}
 	for _, f := range findings {
@@ -615,12 +619,18 @@ func niceBin(upper int64, n int) int64 {
 }
 
 // heatmap lays out Hourly as days × 24 UTC hours, the last htmlMaxDays days at most.
-func heatmap(hourly []engine.HourCount) *HTMLHeatmap {
+func heatmap(hourly []engine.HourCount, loc *time.Location) *HTMLHeatmap {
 	if len(hourly) == 0 {
 		return nil
 	}
-	firstDay, lastDay := floorTo(hourly[0].Hour, 24)/24, floorTo(hourly[len(hourly)-1].Hour, 24)/24
-	hm := &HTMLHeatmap{}
+	if loc == nil {
+		loc = time.UTC
+	}
+	// local is an hour's start as wall-clock seconds in loc; a half-hour zone puts an hour in
+	// the local hour it starts in.
+	local := func(hour int64) int64 { return wallClock(hour*3600, loc) / 3600 }
+	firstDay, lastDay := floorTo(local(hourly[0].Hour), 24)/24, floorTo(local(hourly[len(hourly)-1].Hour), 24)/24
+	hm := &HTMLHeatmap{Zone: loc.String()}
 	if days := lastDay - firstDay + 1; days > htmlMaxDays {
 		hm.DaysMore = int(days - htmlMaxDays)
 		firstDay = lastDay - htmlMaxDays + 1
@@ -628,17 +638,25 @@ func heatmap(hourly []engine.HourCount) *HTMLHeatmap {
 	hm.FirstDay = firstDay * 86400
 	hm.Counts = make([][24]uint32, lastDay-firstDay+1)
 	for _, hc := range hourly {
-		day := floorTo(hc.Hour, 24) / 24
+		h := local(hc.Hour)
+		day := floorTo(h, 24) / 24
 		if day < firstDay {
 			continue
 		}
-		hm.Counts[day-firstDay][hc.Hour-day*24] += hc.Flows
+		hm.Counts[day-firstDay][h-day*24] += hc.Flows
 	}
 	return hm
 }
 
+// wallClock returns the wall-clock time in loc at Unix second unix, as seconds since the epoch
+// read as UTC.
+func wallClock(unix int64, loc *time.Location) int64 {
+	_, off := time.Unix(unix, 0).In(loc).Zone()
+	return unix + int64(off)
+}
+
 // addPeers fills PeerCounts with the distinct flow-start seconds from host to peers.
-func (hm *HTMLHeatmap) addPeers(v engine.View, host netip.Addr, peers []string) {
+func (hm *HTMLHeatmap) addPeers(v engine.View, host netip.Addr, peers []string, loc *time.Location) {
 	if hm == nil {
 		return
 	}
@@ -656,12 +674,16 @@ func (hm *HTMLHeatmap) addPeers(v engine.View, host netip.Addr, peers []string) 
 		return
 	}
 	hm.PeerCounts = make([][24]uint32, len(hm.Counts))
+	if loc == nil {
+		loc = time.UTC
+	}
 	for _, sec := range secs {
-		d := (int64(sec) - hm.FirstDay) / 86400
-		if int64(sec) < hm.FirstDay || d >= int64(len(hm.PeerCounts)) {
+		w := wallClock(int64(sec), loc)
+		d := floorTo(w-hm.FirstDay, 86400) / 86400
+		if w < hm.FirstDay || d >= int64(len(hm.PeerCounts)) {
 			continue
 		}
-		hm.PeerCounts[d][(int64(sec)%86400)/3600]++
+		hm.PeerCounts[d][(w-hm.FirstDay-d*86400)/3600]++
 	}
 }
 

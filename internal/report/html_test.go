@@ -559,3 +559,39 @@ func BenchmarkHTML(b *testing.B) {
 	}
 	b.ReportMetric(float64(buf.Len()), "page-bytes")
 }
+
+// TestHeatmapZone checks that the heatmap's rows and columns are days and hours of the hunt's
+// time zone: an hour in UTC lands in the local hour it starts in, across midnight, and in a
+// half-hour zone.
+func TestHeatmapZone(t *testing.T) {
+	day := time.Date(2025, 3, 10, 0, 0, 0, 0, time.UTC).Unix() / 3600
+	hourly := []engine.HourCount{{Hour: day + 21, Flows: 3}, {Hour: day + 22, Flows: 5}, {Hour: day + 24 + 1, Flows: 7}}
+	jer, err := time.LoadLocation("Asia/Jerusalem") // UTC+2 in early March 2025
+	if err != nil {
+		t.Skip("no tzdata:", err)
+	}
+	kol, _ := time.LoadLocation("Asia/Kolkata") // UTC+5:30
+	tests := []struct {
+		loc      *time.Location
+		zone     string
+		firstDay int64 // wall-clock Unix s of the first row
+		cells    map[[2]int]uint32
+	}{
+		{nil, "UTC", day * 3600, map[[2]int]uint32{{0, 21}: 3, {0, 22}: 5, {1, 1}: 7}},
+		{jer, "Asia/Jerusalem", day * 3600, map[[2]int]uint32{{0, 23}: 3, {1, 0}: 5, {1, 3}: 7}},
+		{kol, "Asia/Kolkata", (day + 24) * 3600, map[[2]int]uint32{{0, 2}: 3, {0, 3}: 5, {0, 6}: 7}},
+	}
+	for _, tt := range tests {
+		hm := heatmap(hourly, tt.loc)
+		if hm.Zone != tt.zone || hm.FirstDay != tt.firstDay {
+			t.Errorf("%s: zone %q first day %d, want %q %d", tt.zone, hm.Zone, hm.FirstDay, tt.zone, tt.firstDay)
+		}
+		for d, row := range hm.Counts {
+			for h, n := range row {
+				if want := tt.cells[[2]int{d, h}]; n != want {
+					t.Errorf("%s: day %d hour %d = %d, want %d", tt.zone, d, h, n, want)
+				}
+			}
+		}
+	}
+}

@@ -26,6 +26,8 @@ type Run struct {
 	Notes         []detect.Note
 	All           bool // sub-threshold candidates included: findings carry "flagged"
 	Version       string
+	// Location is the network's time zone (--tz), for hour-of-day views; nil is UTC.
+	Location *time.Location
 }
 
 // Document is the JSON output contract (DESIGN.md): hosts, then summary.

@@ -453,9 +453,9 @@
     if (hm.days_more) note += '; the last ' + hm.counts.length + ' days (' + hm.days_more + ' earlier not shown)';
     if (hm.peer_counts) {
       heatGrid(plotBox(parent, 'Hour of day: flows to ' + hm.peers.join(', '),
-        'Distinct flow-start seconds per hour (UTC)' + note), hm.peer_counts);
+        'Distinct flow-start seconds per hour (' + hm.zone + ')' + note), hm.peer_counts);
     }
-    heatGrid(plotBox(parent, 'Hour of day: all flows the host originated', 'Flows per hour (UTC)' + note), hm.counts);
+    heatGrid(plotBox(parent, 'Hour of day: all flows the host originated', 'Flows per hour (' + hm.zone + ')' + note), hm.counts);
 
     function heatGrid(box, counts) {
       var grid = add(box, 'div', 'heatmap');
@@ -474,7 +474,7 @@
           if (c > 0 && top > 0) {
             cell.style.background = 'rgba(209,73,91,' + (0.12 + 0.88 * c / top).toFixed(3) + ')';
           }
-          cell.title = when(day + h * 3600) + ' UTC: ' + num(c);
+          cell.title = when(day + h * 3600) + ' ' + hm.zone + ': ' + num(c);
         });
       });
     }
