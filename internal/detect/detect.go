@@ -112,6 +112,7 @@ func Run(v engine.View, cfg Config) ([]Finding, []Note) {
 		fs = append(fs, found[i]...)
 		notes = append(notes, noted[i]...)
 	}
+	notes = append(notes, attachAlerts(v, fs)...)
 	return fs, notes
 }
 

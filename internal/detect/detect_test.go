@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,6 +30,9 @@ func (n *net) conns(src, dst string, port uint16, count int, bytes uint64) {
 		n.recs = append(n.recs, flow.Record{Time: n.t, Src: s, Dst: d, SrcPort: 50000, DstPort: port, Proto: flow.ProtoTCP, BytesOut: bytes, PktsOut: 1})
 	}
 }
+
+// payload gives the last connection added its first payload bytes.
+func (n *net) payload(p string) { n.recs[len(n.recs)-1].PayloadOut = []byte(p) }
 
 func (n *net) name(addr, name string) {
 	a := netip.MustParseAddr(addr)
@@ -199,6 +203,33 @@ func TestMiners(t *testing.T) {
 		n.conns("10.0.0.15", "10.0.5.5", 443, 50, 80)
 		n.name("10.0.5.5", "lab.nanopool.org")
 	}, map[string]want{})
+	// The protocol on the wire decides with no name and on any port, to an internal mining
+	// proxy too.
+	f("stratum payload", func(n *net) {
+		n.conns("10.0.0.16", "203.0.113.77", 443, 3, 80)
+		n.payload(`{"id":1,"jsonrpc":"2.0","method":"login","params":{"login":"4A","agent":"XMRig/6.21.0"}}`)
+		n.conns("10.0.0.17", "10.0.5.6", 3334, 2, 80)
+		n.payload(`{"id":1,"method":"mining.subscribe","params":["cgminer/4.10.0"]}`)
+	}, map[string]want{"10.0.0.16": {true, 0.97, 0.97}, "10.0.0.17": {true, 0.97, 0.97}})
+	// Look-alike: JSON-RPC that is not mining, and an HTTP login form.
+	f("json-rpc look-alike", func(n *net) {
+		n.conns("10.0.0.18", "203.0.113.78", 8545, 3, 80)
+		n.payload(`{"jsonrpc":"2.0","method":"eth_blockNumber","params":[],"id":1}`)
+		n.conns("10.0.0.19", "203.0.113.79", 80, 3, 80)
+		n.payload("POST /login HTTP/1.1\r\nHost: shop.example\r\n\r\n{\"method\":\"login\"}")
+	}, map[string]want{})
+}
+
+func TestMinerStratumWithPoolName(t *testing.T) {
+	n := newNet()
+	n.conns("10.0.0.20", "51.15.65.182", 443, 5, 80)
+	n.payload(`{"id":1,"jsonrpc":"2.0","method":"login","params":{}}`)
+	n.name("51.15.65.182", "xmr-eu1.nanopool.org")
+	fs, _ := Miners(n.view(t), DefaultMiner())
+	if len(fs) != 1 || fs[0].Score != 0.97 || !strings.Contains(fs[0].Reason, "Stratum mining protocol (login)") ||
+		!strings.Contains(fs[0].Reason, "xmr-eu1.nanopool.org") || fs[0].Evidence["stratum_pair_connections"] != int64(5) {
+		t.Errorf("findings %+v: want one with the protocol and the pool name", fs)
+	}
 }
 
 func TestMinersNoNamesNote(t *testing.T) {

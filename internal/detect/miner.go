@@ -42,6 +42,10 @@ var (
 // match). A host with at least MinConns connections to pool destinations is flagged with
 // score = min(0.99, 0.8 + 0.05·log10(connections) + 0.05·[also on a mining port]).
 //
+// The protocol decides too: a pair whose first payload bytes are a Stratum JSON-RPC call
+// (mining.subscribe, login, ...; packet captures only, see intel.StratumMethod) makes its source a
+// miner with score 0.97, whatever the port and whether or not a name is known.
+//
 // Ports only raise: connections to the embedded Stratum ports (3333, 14444, ...) on destinations
 // few internal hosts share (prevalence ≤ MaxPortPrevalence) make an unflagged candidate with
 // score ≤ 0.3, or add to a name-based finding. They never decide: the ports are shared with other
@@ -63,13 +67,16 @@ func Miners(v engine.View, cfg MinerConfig) ([]Finding, []Note) {
 		steadyOnPort         bool  // one of them is on a Stratum port
 		steadyPeers          map[string]int64
 		steadyRate           float64 // flows per hour of the busiest
+		stratumConns         int64   // flows of pairs whose payload spoke Stratum
+		stratumMethods       map[string]bool
+		stratumPeers         map[string]int64
 	}
 	hosts := map[netip.Addr]*acc{}
 	get := func(a netip.Addr) *acc {
 		h := hosts[a]
 		if h == nil {
 			h = &acc{pools: map[string]bool{}, names: map[string]bool{}, peers: map[string]int64{}, portPeers: map[string]int64{},
-				steadyPeers: map[string]int64{}}
+				steadyPeers: map[string]int64{}, stratumMethods: map[string]bool{}, stratumPeers: map[string]int64{}}
 			hosts[a] = h
 		}
 		return h
@@ -84,7 +91,19 @@ func Miners(v engine.View, cfg MinerConfig) ([]Finding, []Note) {
 	}
 	verdicts := map[netip.Addr]*verdict{}
 	for p := range v.Pairs() {
-		if !scope.Contains(p.Src) || scope.Contains(p.Dst) {
+		if !scope.Contains(p.Src) {
+			continue
+		}
+		// The protocol itself, wherever the pool is (an internal mining proxy too).
+		if methods := engine.TagValues(p.Tags, engine.TagStratum); len(methods) > 0 {
+			h := get(p.Src)
+			h.stratumConns += p.Count
+			h.stratumPeers[peerString(p.Dst, p.DstPort)] += p.Count
+			for _, m := range methods {
+				h.stratumMethods[m] = true
+			}
+		}
+		if scope.Contains(p.Dst) {
 			continue
 		}
 		vd := verdicts[p.Dst]
@@ -134,6 +153,21 @@ func Miners(v engine.View, cfg MinerConfig) ([]Finding, []Note) {
 		ev := map[string]any{
 			"pool_connections": h.poolConns, "mining_port_connections": h.portConns,
 			"pool_list_version": pools().Version, "port_list_version": portsVer(),
+		}
+		if h.stratumConns > 0 {
+			// The mining protocol on the wire decides alone; pool names, when known, are added.
+			ev["stratum_pair_connections"] = h.stratumConns
+			ev["stratum_methods"] = sortedKeys(h.stratumMethods)
+			peers := topPeers(h.stratumPeers, 5)
+			reason := fmt.Sprintf("Stratum mining protocol (%s) seen in payloads to %s (%s connections in all)",
+				strings.Join(sortedKeys(h.stratumMethods), ", "), strings.Join(peers, ", "), commas(h.stratumConns))
+			if h.poolConns > 0 {
+				ev["pools"] = sortedKeys(h.pools)
+				ev["names"] = sortedKeys(h.names)
+				reason += fmt.Sprintf("; %s connections to mining pool %s", commas(h.poolConns), strings.Join(first(sortedKeys(h.names), 3), ", "))
+			}
+			out = append(out, Finding{Host: a, Category: Miner, Score: 0.97, Flagged: true, Peers: peers, Reason: reason, Evidence: ev})
+			continue
 		}
 		if h.poolConns >= cfg.MinConns && h.poolConns > 0 {
 			score := 0.8 + 0.05*math.Log10(float64(h.poolConns))
