@@ -25,6 +25,7 @@ func newDemoCmd() *cobra.Command {
 		hosts, days int
 		scenario    string
 		format      string
+		htmlPath    string
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -134,6 +135,13 @@ scans, long connection) and a benign look-alike for each, written as Zeek logs; 
 			if err := eval.Table(out, eval.Score(&sc.Truth, &findings)); err != nil {
 				return err
 			}
+			if htmlPath == "" {
+				htmlPath = filepath.Join(os.TempDir(), fmt.Sprintf("flowhunt-demo-%s-%d.html", scenario, seed))
+			}
+			if err := writeFile(htmlPath, func(f *os.File) error { return report.HTML(f, res.Report, res.View, 0) }); err != nil {
+				return fmt.Errorf("--html: %w", err)
+			}
+			fmt.Fprintf(out, "\nHTML report with the plots of every finding: %s (opens offline in any browser)\n", htmlPath)
 			if keep {
 				fmt.Fprintf(out, "\nFiles kept in %s. Reproduce:\n  %s\n  flowhunt hunt --explain IP ... (one host's whole story)\n", dir, reproduce)
 			}
@@ -145,6 +153,7 @@ scans, long connection) and a benign look-alike for each, written as Zeek logs; 
 	cmd.Flags().IntVar(&hosts, "hosts", 80, "internal hosts (miner scenario: 40)")
 	cmd.Flags().IntVar(&days, "days", 2, "days of traffic")
 	cmd.Flags().StringVar(&scenario, "scenario", "office", "scenario: office, miner")
+	cmd.Flags().StringVar(&htmlPath, "html", "", "write the HTML report to `FILE` (default: flowhunt-demo-SCENARIO-SEED.html in the temp directory)")
 	cmd.Flags().StringVar(&format, "format", "", "log format written: "+strings.Join(sim.Formats, ", ")+" (default zeek for office, filterlog for miner)")
 	return cmd
 }

@@ -158,23 +158,27 @@ func TestHelpAndCompletion(t *testing.T) {
 
 func TestDemo(t *testing.T) {
 	// The default office demo finds every planted category and no look-alike.
-	code, out, stderr := cli(t, "demo") // two days: a nightly backup needs a second night to be routine
+	page := filepath.Join(t.TempDir(), "demo.html")
+	code, out, stderr := cli(t, "demo", "--html", page) // two days: a nightly backup needs a second night to be routine
 	if code != 0 || !strings.Contains(out, "benign look-alikes flagged: 0") {
 		t.Fatalf("demo: exit %d\n%s\n%s", code, out, stderr)
+	}
+	if html, err := os.ReadFile(page); err != nil || !strings.HasPrefix(string(html), "<!DOCTYPE html>") || !strings.Contains(out, "HTML report with the plots of every finding: "+page) {
+		t.Errorf("demo's HTML report at %s: %v, %d bytes; output:\n%s", page, err, len(html), out)
 	}
 	for _, cat := range []string{"beacon", "c2", "dns-tunnel", "exfil", "long-conn", "miner", "off-hours", "p2p", "scan"} {
 		if !strings.Contains(out, "Planted "+cat) || !regexp.MustCompile(`(?m)^\s+`+cat+`\s+\d+\s+0\s+0\s+1\.00\s+1\.00\s+1\.00$`).MatchString(out) {
 			t.Errorf("demo: %s not found perfectly:\n%s", cat, out)
 		}
 	}
-	code, out, _ = cli(t, "demo", "--scenario", "miner", "--days", "1")
+	code, out, _ = cli(t, "demo", "--scenario", "miner", "--days", "1", "--html", filepath.Join(t.TempDir(), "miner.html"))
 	if code != 0 || !strings.Contains(out, "172.16.0.10") || !strings.Contains(out, "miner:") {
 		t.Errorf("miner demo: exit %d\n%s", code, out)
 	}
 	if code, _, stderr := cli(t, "demo", "--hosts", "3"); code != 2 || !strings.Contains(stderr, "at least 60 hosts") {
 		t.Errorf("demo with 3 hosts: exit %d, %s", code, stderr)
 	}
-	if code, _, stderr := cli(t, "demo", "--format", "pcap"); code != 2 || !strings.Contains(stderr, "pcap") {
+	if code, _, stderr := cli(t, "demo", "--format", "parquet"); code != 2 || !strings.Contains(stderr, "parquet") {
 		t.Errorf("demo with a bad format: exit %d, %s", code, stderr)
 	}
 }
