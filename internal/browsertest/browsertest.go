@@ -151,6 +151,23 @@ func (b *Browser) WaitFor(cond string, timeout time.Duration) error {
 	}
 }
 
+// OpenReport loads a flowhunt report page (file:// or served), waits for its host table, opens
+// every section and returns what PageChecks found.
+func (b *Browser) OpenReport(t *testing.T, url string) PageState {
+	t.Helper()
+	if err := b.Navigate(url); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.WaitFor(`document.querySelector('table.hosts tbody tr')`, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	st, err := Eval[PageState](b, PageChecks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
 // Screenshot saves a full-page PNG as name in ArtifactDir and returns its path.
 func (b *Browser) Screenshot(t *testing.T, name string) string {
 	t.Helper()

@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/flowhunt/flowhunt/internal/browsertest"
 )
@@ -35,16 +34,7 @@ func TestHTMLInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if err := b.Navigate("file://" + page); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.WaitFor(`document.querySelector('table.hosts tbody tr')`, 20*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	st, err := browsertest.Eval[browsertest.PageState](b, browsertest.PageChecks)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := b.OpenReport(t, "file://" + page)
 	b.Screenshot(t, "report-file.png")
 
 	p := HTMLPayload(r, v, 0)

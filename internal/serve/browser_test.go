@@ -21,16 +21,7 @@ func TestServeInBrowser(t *testing.T) {
 	ts := httptest.NewServer(f.srv.Handler())
 	defer ts.Close()
 
-	if err := b.Navigate(ts.URL + "/"); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.WaitFor(`document.querySelector('table.hosts tbody tr')`, 20*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	st, err := browsertest.Eval[browsertest.PageState](b, browsertest.PageChecks)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := b.OpenReport(t, ts.URL + "/")
 	p := report.HTMLPayload(f.res.Report, f.res.View, 0)
 	if st.Rows != len(p.Hosts) || st.Hosts != len(p.Hosts) || st.Rows == 0 {
 		t.Errorf("table rows %d, host sections %d, want %d each", st.Rows, st.Hosts, len(p.Hosts))
