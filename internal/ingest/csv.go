@@ -16,7 +16,8 @@ import (
 // space as a last resort, for AWS VPC flow logs), found from the first lines of the file. The
 // columns are named either by a header line, matched against common synonyms (see csvSynonyms),
 // or by --columns, which gives a role to each position and wins over a header (the header line
-// is then consumed). Exports of pandas, nfdump, Argus binetflow, nProbe, CIC-IDS, UNSW-NB15,
+// is then consumed; the dialects below are recognised only from a header that names the
+// columns). Exports of pandas, nfdump, Argus binetflow, nProbe, CIC-IDS, UNSW-NB15,
 // Zeek (via zeek-cut or pandas), Palo Alto, FortiGate and AWS VPC flow logs map without options.
 //
 // Values: addresses IPv4 or IPv6; ports decimal, "443.0" (pandas writes integer columns that
@@ -34,7 +35,70 @@ import (
 // Counters: a column of out bytes (orig_bytes, sbytes, SrcBytes, ...) and one of in bytes give
 // BytesOut and BytesIn; a total (TotBytes) beside one of them gives the other as the difference;
 // a generic "bytes" column alone is the flow's total and goes to BytesOut (see flow.Record), and
-// beside an explicit out column it is the total. Packets alike.
+// beside an explicit out column it is the total. Packets alike. An out (or in) count above the
+// total beside it is skipped ("bytes out > total"), not clamped. A forwarding-status column
+// (fwd, RFC 7270's byte: top two bits 01 forwarded, 10 dropped) gives Action pass or block;
+// 00 unknown and 11 consumed (addressed to the router itself) leave it unknown.
+//
+// Dialects. Two producers follow conventions that column names alone do not carry; they are
+// recognised by their exact column titles, and FileStats.Format names them:
+//
+// "binetflow": Argus "ra -c ," output as Stratosphere publishes it (CTU-13 and later), comma or
+// tab separated, recognised by Argus's titles SrcAddr and DstAddr with one of Dir, Sport, Dport,
+// StartTime, TotBytes or TotPkts (StartTime,Dur,Proto,SrcAddr,Sport,Dir,DstAddr,Dport,State,
+// sTos,dTos,TotPkts,TotBytes,SrcBytes[,SrcPkts],Label).
+//   - StartTime ("2018/04/03 13:36:04.384958") is the local time of the host that ran ra: naive,
+//     read in --tz. Dur is seconds → Duration; LastTime, when present, is the end.
+//   - Proto is a name; arp, rarp, llc and Argus "man" status records are skipped ("not an IP flow").
+//   - ICMP ports are mapped as Zeek has them, SrcPort = type and DstPort = code. Argus 5 prints
+//     the type in Sport and the code in Dport ("0x03", "0x03"). Argus 3.0 prints in Sport the
+//     type and code bytes read as one little-endian word ("0x0403": type 3, code 4) and in Dport
+//     the echo identifier. So a Sport above 0xff is a 3.0 word; otherwise a Dport above 0xff is a
+//     3.0 identifier and the code is 0; otherwise Dport is the code. Echo request and reply
+//     (types 8 and 0) have code 0 by definition (RFC 792), which keeps a small 3.0 identifier
+//     from being read as a code. ICMPv6 is decimal type and code in every version.
+//   - Dir says which side transmitted (ra(1)): Argus starts from "<->" and drops the '<' when
+//     DstAddr sent no packet and the '>' when SrcAddr sent none; for TCP whose SYN it saw, the
+//     arrow points away from the side that opened the connection ("->" SrcAddr, "<-" DstAddr).
+//     The middle character is '-' normally, '?' when no SYN was seen and the direction is a
+//     guess ('|' reset, 'o' timed out); "who" and "tel" mark ARP and RARP (skipped by Proto).
+//     A Dir that points only left ("<-", "<?", "<|", "<o") makes DstAddr the originator (the
+//     only sender, or the SYN's sender), so the record is turned round: Src = DstAddr, Dst =
+//     SrcAddr, ports swapped (not for ICMP, whose "ports" are type and code), and the out/in
+//     counters swapped. Any other value keeps the orientation as written; for "<?>" and "<->"
+//     both sides sent, and SrcAddr, the sender of the first packet Argus saw, is the best guess.
+//   - BytesOut = SrcBytes and BytesIn = TotBytes − SrcBytes; SrcBytes > TotBytes is skipped.
+//     Packets alike from SrcPkts and TotPkts. Files without SrcPkts (CTU-13's) give PktsOut =
+//     TotPkts, the flow's total, and PktsIn = 0, as flow.Record has readers do with a lone
+//     total; such a total stays in PktsOut when Dir turns the record round.
+//   - State (S_RA, CON, INT, FSPA_FSPA, ...: what each side sent), sTos, dTos and Label are
+//     unused: Record has no field for them.
+//
+// "nfdump-csv": "nfdump -r FILE -o csv".
+//   - nfdump 1.6 to 1.7.4 print ts,te,td,sa,da,sp,dp,pr,flg,fwd,stos,ipkt,ibyt,opkt,obyt,in,out,
+//     sas,das,smk,dmk,dtos,dir,nh,nhb,svln,dvln,ismc,odmc,idmc,osmc,mpls1..mpls10,cl,sl,al,ra,eng,
+//     exid,tr (recognised by its first eight names). ts and te are the local time of the host
+//     that ran nfdump, cut to the second ("2018-01-12 15:37:30": naive, read in --tz); td is the
+//     duration in seconds to the millisecond and gives Duration. pr is a name ("TCP", "ICMP6";
+//     names flow.ParseProto does not know give 0) or a number. ipkt/ibyt count src→dst:
+//     PktsOut/BytesOut. opkt/obyt are, per nfdump(1), the counters of the reverse flow of a
+//     bidirectional flow (sent so by the exporter, as Cisco NSEL and nProbe do, or joined by
+//     nfdump -b/-B) and 0 for unidirectional NetFlow: PktsIn/BytesIn. (An exporter that fills
+//     NetFlow v9's OUT_BYTES with an egress count of the same direction is read as reverse
+//     traffic too; the CSV cannot tell.) fwd is the forwarding status above. flg (TCP flags),
+//     stos/dtos, in/out (interface indexes), dir (ingress/egress), AS numbers, masks, next hops,
+//     VLANs, MACs, MPLS labels, latencies, router, engine and exporter ids are unused. The output
+//     ends with a summary block: "Summary", "flows,bytes,packets,avg_bps,avg_pps,avg_bpp" and one
+//     line of six numbers; those lines are consumed as no record (neither flows nor skipped).
+//   - nfdump 1.7.5 and later print firstSeen,duration,proto,srcAddr,srcPort,dstAddr,dstPort,
+//     packets,bytes,flows and no summary; "-o csv-fast" prints cnt,af,firstSeen,lastSeen,proto,
+//     srcAddr,srcPort,dstAddr,dstPort,srcAS,dstAS,input,output,flags,srcTos,packets,bytes with
+//     epoch milliseconds. Both are recognised by the names firstSeen, srcAddr and dstAddr.
+//     firstSeen is local time to the millisecond; packets/bytes are src→dst (PktsOut/BytesOut).
+//   - ICMP: nfdump keeps type and code in the destination port as 256·type + code, which the
+//     legacy csv and csv-fast print as is ("2048", echo request) and the 1.7.5 csv as
+//     "type.code" ("8.0"). Either gives SrcPort = type and DstPort = code, as Zeek has them.
+//   - nfdump writes "0000-00-00 00:00:00.000" for a flow without time: "missing timestamp".
 
 // csvRole is what a column holds.
 type csvRole uint8
@@ -67,6 +131,8 @@ const (
 	csvHost
 	csvSNI
 	csvUA
+	csvDir // Argus's direction arrow ("->", "<-", "<?>", ...); see the binetflow dialect
+	csvFwd // forwarding status byte (RFC 7270; nfdump's fwd)
 	csvNumRoles
 )
 
@@ -78,11 +144,14 @@ var csvRoleNames = [csvNumRoles]string{
 	csvBytes: "bytes", csvBytesTotal: "total_bytes", csvBytesOut: "bytes_out", csvBytesIn: "bytes_in",
 	csvPkts: "packets", csvPktsTotal: "total_packets", csvPktsOut: "packets_out", csvPktsIn: "packets_in",
 	csvAction: "action", csvQuery: "query", csvHost: "host", csvSNI: "sni", csvUA: "ua",
+	csvDir: "dir", csvFwd: "fwd_status",
 }
 
 // csvSynonyms maps a normalised header name (lower case, without '_', '-', '.' and spaces; see
 // csvNormalise) to its role. NetFlow's IN_BYTES/OUT_BYTES (nProbe) and nfdump's ibyt/obyt count
 // src→dst and dst→src, the opposite of how bytes_in/bytes_out read, hence their odd placement.
+// Argus's Dir is not here: only the binetflow dialect gives it a role (csvDir), as other tools'
+// "dir" columns hold other things (nfdump's is ingress/egress).
 var csvSynonyms = func() map[string]csvRole {
 	m := make(map[string]csvRole)
 	add := func(r csvRole, names ...string) {
@@ -95,7 +164,7 @@ var csvSynonyms = func() map[string]csvRole {
 		"flow_start_seconds", "start_timestamp", "timestamp_start", "time_start")
 	add(csvDate, "date")
 	add(csvTime, "time")
-	add(csvEnd, "end", "end_time", "last_seen", "date last seen", "ltime", "te", "flow_end",
+	add(csvEnd, "end", "end_time", "last_seen", "date last seen", "ltime", "te", "flow_end", "last_time",
 		"flow_end_milliseconds", "flow_end_seconds", "timestamp_end", "time_end")
 	add(csvDurS, "duration", "dur", "elapsed", "td", "duration_s", "duration_sec", "elapsed_time_sec",
 		"elapsed time (sec)", "flow_duration_seconds")
@@ -124,14 +193,15 @@ var csvSynonyms = func() map[string]csvRole {
 	add(csvPkts, "packets", "pkts", "packet_count", "num_packets", "packet")
 	add(csvPktsTotal, "total_packets", "totpkts", "tot_pkts", "totpackets", "packets_total")
 	add(csvPktsOut, "packets_out", "pkts_out", "orig_pkts", "src_pkts", "spkts", "srcpkts", "ipkt",
-		"in_pkts", "packets_sent", "sentpkt", "total_fwd_packets", "source.packets")
+		"in_pkts", "in_packets", "packets_sent", "sentpkt", "total_fwd_packets", "source.packets")
 	add(csvPktsIn, "packets_in", "pkts_in", "resp_pkts", "dst_pkts", "dpkts", "dstpkts", "opkt",
-		"out_pkts", "packets_received", "rcvdpkt", "total_backward_packets", "destination.packets")
+		"out_pkts", "out_packets", "packets_received", "rcvdpkt", "total_backward_packets", "destination.packets")
 	add(csvAction, "action", "disposition", "verdict")
 	add(csvQuery, "query", "dns_query", "qname", "domain", "dns_qname")
 	add(csvHost, "host", "http_host", "hostname")
 	add(csvSNI, "sni", "server_name", "tls_sni", "tls_server_name", "ssl_server_name")
 	add(csvUA, "ua", "user_agent", "useragent", "http_user_agent")
+	add(csvFwd, "fwd", "fwd_status", "forwarding_status")
 	return m
 }()
 
@@ -177,6 +247,12 @@ type csvFormat struct {
 }
 
 func (f *csvFormat) Name() string {
+	switch f.parser.dialect {
+	case csvArgus:
+		return "binetflow"
+	case csvNfdump:
+		return "nfdump-csv"
+	}
 	if f.parser.sep == '\t' {
 		return "tsv"
 	}
@@ -199,6 +275,31 @@ func (f *csvFormat) Ignored() []string { return f.ignored }
 // Mapped lists "role=column" for the columns a header mapped, for the CLI's verbose output.
 func (f *csvFormat) Mapped() []string { return f.mapped }
 
+// csvDialect is a producer whose conventions go beyond its column names (see the file comment).
+type csvDialect uint8
+
+const (
+	csvGeneric csvDialect = iota
+	csvArgus              // Argus ra output: binetflow
+	csvNfdump             // nfdump -o csv
+)
+
+// csvDialectOf recognises a dialect from a header's column names (quotes and spaces trimmed).
+// Argus and nfdump spell their titles exactly, so the match is case-sensitive.
+func csvDialectOf(names []string) csvDialect {
+	has := func(n string) bool { return slices.Contains(names, n) }
+	switch {
+	case has("SrcAddr") && has("DstAddr") &&
+		(has("Dir") || has("Sport") || has("Dport") || has("StartTime") || has("TotBytes") || has("TotPkts")):
+		return csvArgus
+	case len(names) >= 8 && slices.Equal(names[:8], []string{"ts", "te", "td", "sa", "da", "sp", "dp", "pr"}):
+		return csvNfdump
+	case has("firstSeen") && has("srcAddr") && has("dstAddr"):
+		return csvNfdump
+	}
+	return csvGeneric
+}
+
 // csvCol is one column the parser reads.
 type csvCol struct {
 	idx  int
@@ -207,6 +308,7 @@ type csvCol struct {
 
 // csvParser parses data lines with a fixed column layout; immutable once built.
 type csvParser struct {
+	dialect csvDialect
 	sep     byte
 	loc     *time.Location
 	cols    []csvCol
@@ -324,8 +426,12 @@ var csvSeparators = []byte{',', '\t', ';', '|'}
 
 // sniffCSV recognises a delimited flow table. It declines binary data, JSON, Zeek TSV and
 // filterlog outright, and explains why for delimited text it cannot map (no separator, no
-// src/dst column in the header, a first line of data without --columns).
+// src/dst column in the header, a first line of data without --columns), and for nfdump's
+// binary files how to turn them into CSV.
 func sniffCSV(head []byte, name string, opts *Options) (lineFormat, error) {
+	if csvIsNfcapd(head) {
+		return nil, errNfcapd
+	}
 	lines := headLines(head, 64)
 	if len(lines) == 0 {
 		return nil, nil
@@ -384,6 +490,21 @@ func sniffCSV(head []byte, name string, opts *Options) (lineFormat, error) {
 		}
 	}
 	return nil, firstErr
+}
+
+// errNfcapd explains an nfcapd file, which no reader decodes: nfdump itself converts it.
+var errNfcapd = errors.New("nfcapd binary file: convert it with `nfdump -r FILE -o csv > FILE.csv`")
+
+// csvIsNfcapd recognises nfdump's binary file header: the 16-bit magic 0xA50C and the layout
+// version, 1 (nfdump 1.6) or 2 (1.7), in the byte order of the host that wrote the file
+// (nffileV2.h).
+func csvIsNfcapd(head []byte) bool {
+	if len(head) < 4 {
+		return false
+	}
+	little := head[0] == 0x0c && head[1] == 0xa5 && head[3] == 0 && (head[2] == 1 || head[2] == 2)
+	big := head[0] == 0xa5 && head[1] == 0x0c && head[2] == 0 && (head[3] == 1 || head[3] == 2)
+	return little || big
 }
 
 // csvRankSeparators returns the separators found in the first line, best first: those whose
@@ -466,14 +587,23 @@ func csvBuild(lines [][]byte, sep byte, roles []csvRole, opts *Options) (*csvFor
 	}
 	f := &csvFormat{hasHeader: !hasAddr}
 	byHeader := roles == nil
+	dialect := csvGeneric
 	if byHeader {
 		if hasAddr {
 			return nil, errors.New("first line is data (it holds an IP address), not a header; " +
 				"name the columns with --columns, e.g. --columns ts,src,dst,dport,bytes")
 		}
+		titles := make([]string, len(names))
+		for i, n := range names {
+			titles[i] = strings.Trim(n, "\"' ")
+		}
+		dialect = csvDialectOf(titles)
 		roles = make([]csvRole, len(fields))
 		for i, n := range names {
 			roles[i] = csvSynonyms[csvNormalise([]byte(n))]
+			if dialect == csvArgus && titles[i] == "Dir" {
+				roles[i] = csvDir
+			}
 		}
 	}
 	p, unused, err := newCSVParser(sep, roles, opts.location())
@@ -493,6 +623,7 @@ func csvBuild(lines [][]byte, sep byte, roles []csvRole, opts *Options) (*csvFor
 			return nil, err
 		}
 	}
+	p.dialect = dialect
 	f.parser = p
 	if f.hasHeader {
 		p.header = bytes.Clone(bytes.TrimPrefix(first, []byte("\xef\xbb\xbf")))
@@ -677,7 +808,7 @@ func (p *csvParser) Parse(sc *Scratch, line []byte, r *flow.Record) error {
 	}
 	fields := csvSplit(sc, line, p.sep)
 	if len(fields) < p.need {
-		if len(csvTrim(line)) == 0 {
+		if len(csvTrim(line)) == 0 || p.dialect == csvNfdump && csvNfdumpSummary(line, fields) {
 			return errNoRecord
 		}
 		return fieldCount(len(fields), p.needStr)
@@ -687,6 +818,8 @@ func (p *csvParser) Parse(sc *Scratch, line []byte, r *flow.Record) error {
 		hasStart, hasEnd, ok   bool
 		bOut, bIn, bTotal      uint64
 		pOut, pIn, pTotal      uint64
+		reversed               bool   // Argus Dir points only left: DstAddr originated
+		typeCode               []byte // nfdump's ICMP dst port printed as "type.code"
 		reason                 string // what was bad, for badField
 		badValue               []byte
 	)
@@ -694,7 +827,7 @@ func (p *csvParser) Parse(sc *Scratch, line []byte, r *flow.Record) error {
 		v := csvTrim(fields[c.idx])
 		switch c.role {
 		case csvTS:
-			if csvUnset(v) {
+			if csvUnset(v) || p.dialect == csvNfdump && bytes.HasPrefix(v, []byte("0000-00-00")) {
 				return missingField("timestamp")
 			}
 			if p.timeIdx >= 0 {
@@ -708,7 +841,7 @@ func (p *csvParser) Parse(sc *Scratch, line []byte, r *flow.Record) error {
 			}
 			hasStart = true
 		case csvEnd:
-			if csvUnset(v) {
+			if csvUnset(v) || p.dialect == csvNfdump && bytes.HasPrefix(v, []byte("0000-00-00")) {
 				continue
 			}
 			if end, ok = parseTime(v, p.loc); !ok {
@@ -743,6 +876,10 @@ func (p *csvParser) Parse(sc *Scratch, line []byte, r *flow.Record) error {
 				goto bad
 			}
 		case csvDport:
+			if p.dialect == csvNfdump && bytes.IndexByte(v, '.') >= 0 {
+				typeCode = v // read once the protocol is known
+				continue
+			}
 			if r.DstPort, ok = csvParsePort(v); !ok {
 				reason, badValue = "dst port", v
 				goto bad
@@ -785,6 +922,13 @@ func (p *csvParser) Parse(sc *Scratch, line []byte, r *flow.Record) error {
 			}
 		case csvAction:
 			r.Action = csvParseAction(v)
+		case csvFwd:
+			if r.Action, ok = csvParseFwdStatus(v); !ok {
+				reason, badValue = "forwarding status", v
+				goto bad
+			}
+		case csvDir:
+			reversed = csvArgusReversed(v)
 		case csvQuery:
 			if !csvUnset(v) {
 				r.DNSQuery = string(v)
@@ -813,8 +957,29 @@ func (p *csvParser) Parse(sc *Scratch, line []byte, r *flow.Record) error {
 	case hasStart && hasEnd && end >= start:
 		r.Duration = end - start
 	}
-	r.BytesOut, r.BytesIn = csvDirections(bOut, bIn, bTotal, p.bytesOut, p.bytesIn, p.bytesTotal)
-	r.PktsOut, r.PktsIn = csvDirections(pOut, pIn, pTotal, p.pktsOut, p.pktsIn, p.pktsTotal)
+	if r.BytesOut, r.BytesIn, ok = csvDirections(bOut, bIn, bTotal, p.bytesOut, p.bytesIn, p.bytesTotal); !ok {
+		return csvOverTotal("bytes", bOut, bIn, bTotal, p.bytesOut)
+	}
+	if r.PktsOut, r.PktsIn, ok = csvDirections(pOut, pIn, pTotal, p.pktsOut, p.pktsIn, p.pktsTotal); !ok {
+		return csvOverTotal("packets", pOut, pIn, pTotal, p.pktsOut)
+	}
+	if icmp := r.Proto == flow.ProtoICMP || r.Proto == flow.ProtoICMPv6; icmp || typeCode != nil {
+		switch {
+		case typeCode != nil:
+			t, c, ok := csvParseTypeCode(typeCode)
+			if !ok || !icmp {
+				return badField("dst port", typeCode)
+			}
+			r.SrcPort, r.DstPort = uint16(t), uint16(c)
+		case p.dialect == csvArgus:
+			r.SrcPort, r.DstPort = csvArgusICMP(r.SrcPort, r.DstPort)
+		case p.dialect == csvNfdump:
+			r.SrcPort, r.DstPort = r.DstPort>>8, r.DstPort&0xff
+		}
+	}
+	if reversed {
+		p.turnRound(r)
+	}
 	return nil
 
 bad:
@@ -824,23 +989,115 @@ bad:
 	return badField(reason, badValue)
 }
 
-// csvDirections splits counters into out and in: both given, or a total beside one of them.
-func csvDirections(out, in, total uint64, hasOut, hasIn, hasTotal bool) (uint64, uint64) {
+// turnRound makes DstAddr the originator of an Argus record whose Dir points only left. ICMP
+// keeps its ports (type and code), and a lone total stays in the out counter.
+func (p *csvParser) turnRound(r *flow.Record) {
+	r.Src, r.Dst = r.Dst, r.Src
+	if r.Proto != flow.ProtoICMP && r.Proto != flow.ProtoICMPv6 {
+		r.SrcPort, r.DstPort = r.DstPort, r.SrcPort
+	}
+	if p.bytesOut || p.bytesIn {
+		r.BytesOut, r.BytesIn = r.BytesIn, r.BytesOut
+	}
+	if p.pktsOut || p.pktsIn {
+		r.PktsOut, r.PktsIn = r.PktsIn, r.PktsOut
+	}
+}
+
+// csvDirections splits counters into out and in: both given, or a total beside one of them, the
+// other being total − given. It reports false when the given one exceeds the total.
+func csvDirections(out, in, total uint64, hasOut, hasIn, hasTotal bool) (uint64, uint64, bool) {
 	switch {
 	case hasOut && hasIn || !hasTotal:
-		return out, in
+		return out, in, true
 	case hasOut:
-		if total > out {
-			return out, total - out
-		}
-		return out, 0
+		return out, total - out, out <= total
 	case hasIn:
-		if total > in {
-			return total - in, in
-		}
-		return 0, in
+		return total - in, in, in <= total
 	}
-	return total, 0
+	return total, 0, true
+}
+
+// csvOverTotal reports a line whose out (or in) counter exceeds its total. It allocates, but
+// only on such lines.
+func csvOverTotal(what string, out, in, total uint64, hasOut bool) error {
+	side, n := "out", out
+	if !hasOut {
+		side, n = "in", in
+	}
+	return &FieldError{What: what + " " + side + " > total", Value: fmt.Sprintf("(%d > %d)", n, total)}
+}
+
+// csvArgusReversed reports an Argus Dir that points only left ("<-", "<?", "<|", "<o"): the
+// flow's originator is DstAddr. See the file comment.
+func csvArgusReversed(dir []byte) bool {
+	return len(dir) >= 2 && dir[0] == '<' && dir[len(dir)-1] != '>'
+}
+
+// csvArgusICMP turns Argus's ICMP Sport and Dport (either version; see the file comment) into
+// type and code.
+func csvArgusICMP(sport, dport uint16) (uint16, uint16) {
+	var typ, code uint16
+	switch {
+	case sport > 0xff: // Argus 3.0: type | code<<8
+		typ, code = sport&0xff, sport>>8
+	case dport > 0xff: // Argus 3.0, code 0, Dport the echo identifier
+		typ = sport
+	default:
+		typ, code = sport, dport
+	}
+	if typ == 0 || typ == 8 { // echo reply, echo request
+		code = 0
+	}
+	return typ, code
+}
+
+// csvParseTypeCode reads nfdump's ICMP "type.code" ("8.0", "3.13").
+func csvParseTypeCode(b []byte) (uint8, uint8, bool) {
+	i := bytes.IndexByte(b, '.')
+	t, ok1 := flow.ParseUint(b[:i], 255)
+	c, ok2 := flow.ParseUint(b[i+1:], 255)
+	return uint8(t), uint8(c), ok1 && ok2
+}
+
+// csvParseFwdStatus reads a forwarding status byte (RFC 7270: the top two bits are the status).
+func csvParseFwdStatus(b []byte) (flow.Action, bool) {
+	if csvUnset(b) {
+		return flow.ActionUnknown, true
+	}
+	n, ok := flow.ParseUint(b, 255)
+	if !ok {
+		return flow.ActionUnknown, false
+	}
+	switch n >> 6 {
+	case 1:
+		return flow.ActionPass, true
+	case 2:
+		return flow.ActionBlock, true
+	}
+	return flow.ActionUnknown, true
+}
+
+// csvNfdumpSummary recognises the summary block nfdump (1.6 to 1.7.4) appends to "-o csv":
+// "Summary", "flows,bytes,packets,avg_bps,avg_pps,avg_bpp" and one line of six numbers. It is
+// asked only about lines too short to be flows; a cut flow line still holds a dotted address or
+// timestamp, so it is not taken for the numbers line.
+func csvNfdumpSummary(line []byte, fields [][]byte) bool {
+	switch len(fields) {
+	case 1:
+		return string(csvTrim(line)) == "Summary"
+	case 6:
+		if string(line) == "flows,bytes,packets,avg_bps,avg_pps,avg_bpp" {
+			return true
+		}
+		for _, f := range fields {
+			if _, ok := flow.ParseUint(f, math.MaxUint64); !ok {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // csvJoinTime parses a timestamp split into a date and a time column ("2024-03-14", "10:15:22").

@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -203,7 +206,8 @@ func TestCSVSeparators(t *testing.T) {
 
 // Exports of common tools map without --columns.
 func TestCSVKnownExports(t *testing.T) {
-	// Argus / Stratosphere binetflow: a total beside the src counters; hex ICMP "ports".
+	// Argus / Stratosphere binetflow: a total beside the src counters; Argus 3.0's hex ICMP
+	// type/code word (type 3, code 3) and echo identifier (TestCSVBinetflow has the details).
 	content := "StartTime,Dur,Proto,SrcAddr,Sport,Dir,DstAddr,Dport,State,sTos,dTos,TotPkts,TotBytes,SrcBytes,SrcPkts,Label\n" +
 		"2018/12/18 14:00:00.527012,0.699716,tcp,216.73.23.146,52798,   ->,147.32.81.58,445,S_RA,0,0,2,134,70,1,\n" +
 		"2019/04/04 16:23:02.001000,0.000000,icmp,10.8.0.69,0x0303,  ->,10.8.0.1,0xfe25,URP,0,,1,590,590,1,\n"
@@ -213,7 +217,7 @@ func TestCSVKnownExports(t *testing.T) {
 			Dst: csvAddr("147.32.81.58"), SrcPort: 52798, DstPort: 445, Proto: flow.ProtoTCP,
 			BytesOut: 70, BytesIn: 64, PktsOut: 1, PktsIn: 1},
 		{Time: csvNs(2019, 4, 4, 16, 23, 2, 1e6), Src: csvAddr("10.8.0.69"), Dst: csvAddr("10.8.0.1"),
-			SrcPort: 0x0303, DstPort: 0xfe25, Proto: flow.ProtoICMP, BytesOut: 590, PktsOut: 1},
+			SrcPort: 3, DstPort: 3, Proto: flow.ProtoICMP, BytesOut: 590, PktsOut: 1},
 	})
 
 	// Zeek conn.log through pandas/zeek-cut: "-" is unset.
@@ -345,48 +349,466 @@ func TestCSVHeaderMapping(t *testing.T) {
 	f("date,time,SRC,DST", "ts=date src=SRC dst=DST ts+=time", "")
 }
 
-// Real binetflow files from the shared data set, when present.
-func TestCSVSharedBinetflow(t *testing.T) {
-	f := func(path string, records, skipped int64, format string) {
-		t.Helper()
-		if _, err := os.Stat(path); err != nil {
-			t.Skipf("no %s", path)
+// csvSharedData returns a file of the real samples beside the repository (see their README), or
+// skips the test when they are absent.
+func csvSharedData(t *testing.T, rel string) string {
+	t.Helper()
+	p := filepath.Join("..", "..", "..", "shared", "data", rel)
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("real samples not available (%s): %v", p, err)
+	}
+	return p
+}
+
+// csvTally sums what a run produced, to pin against counts made independently.
+type csvTally struct {
+	records, reversed                  int
+	bytesOut, bytesIn, pktsOut, pktsIn uint64
+	durationNs                         int64
+	icmp                               map[string]int // "proto type/code" → records
+	udp                                int
+}
+
+func csvTallyOf(recs []flow.Record) csvTally {
+	t := csvTally{icmp: map[string]int{}}
+	for _, r := range recs {
+		t.records++
+		t.bytesOut += r.BytesOut
+		t.bytesIn += r.BytesIn
+		t.pktsOut += r.PktsOut
+		t.pktsIn += r.PktsIn
+		t.durationNs += r.Duration
+		switch r.Proto {
+		case flow.ProtoICMP, flow.ProtoICMPv6:
+			t.icmp[fmt.Sprintf("%d %d/%d", r.Proto, r.SrcPort, r.DstPort)]++
+		case flow.ProtoUDP:
+			t.udp++
 		}
-		_, fs, err := readFiles(t, []string{path}, Options{})
+	}
+	return t
+}
+
+// Real binetflow files from the shared data set. The counts were made with a separate Python
+// script (csv module) over the same files, applying the mapping in csv.go's comment: records,
+// lines skipped as not IP (man, llc, arp), Σ SrcBytes, Σ (TotBytes − SrcBytes), Σ SrcPkts (or
+// TotPkts without SrcPkts), Σ (TotPkts − SrcPkts), and the ICMP type/code pairs. None of these
+// files has a left-pointing Dir.
+func TestCSVSharedBinetflow(t *testing.T) {
+	f := func(rel, format string, records int, skipped int64, bytesOut, bytesIn, pktsOut, pktsIn uint64, icmp map[string]int) {
+		t.Helper()
+		path := csvSharedData(t, "slips/"+rel)
+		recs, fs, err := readFiles(t, []string{path}, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if fs.Records != records || fs.Skipped != skipped || fs.Format != format {
+		if fs.Format != format || fs.Skipped != skipped || fs.Records != int64(records) {
 			t.Errorf("%s: format %s records %d skipped %d (%s), want %s %d %d",
-				path, fs.Format, fs.Records, fs.Skipped, fs.SkipSummary(), format, records, skipped)
+				rel, fs.Format, fs.Records, fs.Skipped, fs.SkipSummary(), format, records, skipped)
+		}
+		for _, sk := range fs.Skips {
+			if sk.Reason != "not an IP flow" {
+				t.Errorf("%s: skip %+v", rel, sk)
+			}
+		}
+		got := csvTallyOf(recs)
+		if got.records != records || got.bytesOut != bytesOut || got.bytesIn != bytesIn || got.pktsOut != pktsOut || got.pktsIn != pktsIn {
+			t.Errorf("%s: tally %d records, bytes %d/%d, packets %d/%d; want %d, %d/%d, %d/%d",
+				rel, got.records, got.bytesOut, got.bytesIn, got.pktsOut, got.pktsIn, records, bytesOut, bytesIn, pktsOut, pktsIn)
+		}
+		if !reflect.DeepEqual(got.icmp, icmp) {
+			t.Errorf("%s: ICMP %v, want %v", rel, got.icmp, icmp)
+		}
+		if !slices.Contains(fs.Columns, "dir=Dir") || !slices.Contains(fs.UnusedColumns, "State") || !slices.Contains(fs.UnusedColumns, "Label") {
+			t.Errorf("%s: columns %v, unused %v", rel, fs.Columns, fs.UnusedColumns)
 		}
 	}
-	const dir = "/work/shared/data/slips/"
-	f(dir+"test3.binetflow", 89, 0, "csv")
-	f(dir+"test4.binetflow", 392, 2, "csv") // 2 ARP records: "not an IP flow"
-	f(dir+"test11.binetflow", 66, 0, "csv")
-	f(dir+"test5.binetflow", 296, 4, "tsv") // Argus "man" status, LLC and ARP records
-	f(dir+"test2.binetflow.gz", 6751, 0, "csv")
+	f("test2.binetflow.gz", "binetflow", 6751, 0, 26271460, 322434105, 206003, 285153,
+		map[string]int{"1 3/3": 44, "1 3/4": 15, "1 8/0": 6}) // Argus 3.0 ICMP: 0x0303/0x…, 0x0403/0x0000, 0x0008/0x7208
+	f("test3.binetflow", "binetflow", 89, 0, 22438, 17341, 112, 74,
+		map[string]int{"1 8/0": 1, "58 50/48": 2, "58 63/60": 2, "58 97/115": 2})
+	f("test4.binetflow", "binetflow", 392, 2, 59242, 374002, 1180, 0, // no SrcPkts: TotPkts in PktsOut; 2 ARP
+		map[string]int{"1 3/3": 2}) // "0x03", "0x03": type and code in Sport and Dport
+	f("test5.binetflow", "binetflow", 296, 4, 2670236, 154771, 28938, 701, // TSV; man, llc and 2 ARP
+		map[string]int{"1 3/3": 1, "58 133/0": 1, "58 135/0": 1, "58 143/0": 1})
+	f("test11.binetflow", "binetflow", 66, 0, 44364, 137540, 392, 320, map[string]int{"1 8/0": 46})
 }
 
-// Parsing a data line allocates nothing for IPv4 flows.
-func TestCSVNoAllocs(t *testing.T) {
-	lf, err := sniffCSV([]byte(csvBenchHeader), "x.csv", &Options{})
+const (
+	csvArgusHeader = "StartTime,Dur,Proto,SrcAddr,Sport,Dir,DstAddr,Dport,State,sTos,dTos,TotPkts,TotBytes,SrcBytes,SrcPkts,Label"
+	csvCTUHeader   = "StartTime,Dur,Proto,SrcAddr,Sport,Dir,DstAddr,Dport,State,sTos,dTos,TotPkts,TotBytes,SrcBytes,Label" // CTU-13: no SrcPkts
+)
+
+// csvOneLine reads header and one data line; want is the record, or skip the reason the line is
+// skipped for.
+func csvOneLine(t *testing.T, name, header, line string, opts Options, want flow.Record, skip string) {
+	t.Helper()
+	recs, fs := csvRead(t, name, header+"\n"+line+"\n", opts)
+	if skip != "" {
+		if len(recs) != 0 || len(fs.Skips) != 1 || fs.Skips[0].Reason != skip {
+			t.Errorf("%q: records %+v skips %+v, want one skip %q", line, recs, fs.Skips, skip)
+		}
+		return
+	}
+	if len(recs) != 1 {
+		t.Fatalf("%q: %d records (%s)", line, len(recs), fs.SkipSummary())
+	}
+	if !reflect.DeepEqual(recs[0], want) {
+		t.Errorf("%q:\n got %+v\nwant %+v", line, recs[0], want)
+	}
+}
+
+func TestCSVBinetflow(t *testing.T) {
+	a, b := csvAddr("10.0.0.1"), csvAddr("10.0.0.2")
+	ts := csvNs(2018, 4, 3, 13, 36, 4, 384958000)
+	f := func(header, line string, want flow.Record, skip string) {
+		t.Helper()
+		if want.Time == 0 && skip == "" {
+			want.Time = ts
+		}
+		csvOneLine(t, "x.binetflow", header, line, Options{}, want, skip)
+	}
+	tcp := func(src, dst netip.Addr, sport, dport uint16, bOut, bIn, pOut, pIn uint64) flow.Record {
+		return flow.Record{Duration: 1500e6, Src: src, Dst: dst, SrcPort: sport, DstPort: dport, Proto: flow.ProtoTCP,
+			BytesOut: bOut, BytesIn: bIn, PktsOut: pOut, PktsIn: pIn}
+	}
+	const t0 = "2018/04/03 13:36:04.384958,1.500000,"
+	// Dir: only a left-only arrow turns the record round.
+	f(csvArgusHeader, t0+"tcp,10.0.0.1,51000,   ->,10.0.0.2,80,FSPA_FSPA,0,0,10,5000,1000,4,", tcp(a, b, 51000, 80, 1000, 4000, 4, 6), "")
+	f(csvArgusHeader, t0+"tcp,10.0.0.1,80,   <-,10.0.0.2,51000,FSPA_FSPA,0,0,10,5000,4000,6,", tcp(b, a, 51000, 80, 1000, 4000, 4, 6), "")
+	f(csvArgusHeader, t0+"tcp,10.0.0.1,80,   <?,10.0.0.2,51000,RA_,0,0,10,5000,4000,6,", tcp(b, a, 51000, 80, 1000, 4000, 4, 6), "")
+	f(csvArgusHeader, t0+"tcp,10.0.0.1,80,  <|,10.0.0.2,51000,RA_,0,0,10,5000,4000,6,", tcp(b, a, 51000, 80, 1000, 4000, 4, 6), "") // reset
+	f(csvArgusHeader, t0+"tcp,10.0.0.1,51000,  <?>,10.0.0.2,80,CON,0,0,10,5000,1000,4,", tcp(a, b, 51000, 80, 1000, 4000, 4, 6), "")
+	f(csvArgusHeader, t0+"tcp,10.0.0.1,51000,  <->,10.0.0.2,80,CON,0,0,10,5000,1000,4,", tcp(a, b, 51000, 80, 1000, 4000, 4, 6), "")
+	f(csvArgusHeader, t0+"tcp,10.0.0.1,51000,   ?>,10.0.0.2,80,INT,0,0,10,5000,1000,4,", tcp(a, b, 51000, 80, 1000, 4000, 4, 6), "")
+	f(csvArgusHeader, t0+"tcp,10.0.0.1,51000, get_message  ->,10.0.0.2,80,S_,0,0,10,5000,1000,4,", tcp(a, b, 51000, 80, 1000, 4000, 4, 6), "") // test3's odd Dir
+	f(csvArgusHeader, t0+"tcp,10.0.0.1,51000,,10.0.0.2,80,S_,0,0,10,5000,1000,4,", tcp(a, b, 51000, 80, 1000, 4000, 4, 6), "")                 // empty
+	// CTU-13 layout: TotPkts alone is the total, in PktsOut, and stays there when turned round.
+	f(csvCTUHeader, t0+"tcp,10.0.0.1,51000,   ->,10.0.0.2,80,S_RA,0,0,10,5000,1000,", tcp(a, b, 51000, 80, 1000, 4000, 10, 0), "")
+	f(csvCTUHeader, t0+"tcp,10.0.0.1,80,   <-,10.0.0.2,51000,S_RA,0,0,10,5000,4000,", tcp(b, a, 51000, 80, 1000, 4000, 10, 0), "")
+	// Totals only: both stay in the out counters, whichever way the record is turned.
+	f("StartTime,Dur,Proto,SrcAddr,Sport,Dir,DstAddr,Dport,TotPkts,TotBytes", t0+"tcp,10.0.0.1,80,   <-,10.0.0.2,51000,10,5000",
+		tcp(b, a, 51000, 80, 5000, 0, 10, 0), "")
+	// A source counter above the total is skipped, not clamped.
+	f(csvArgusHeader, t0+"tcp,10.0.0.1,51000,   ->,10.0.0.2,80,CON,0,0,10,5000,5001,4,", flow.Record{}, "bytes out > total")
+	f(csvArgusHeader, t0+"tcp,10.0.0.1,51000,   ->,10.0.0.2,80,CON,0,0,10,5000,5000,11,", flow.Record{}, "packets out > total")
+	f(csvArgusHeader, t0+"tcp,10.0.0.1,51000,   ->,10.0.0.2,80,CON,0,0,10,5000,5000,10,", tcp(a, b, 51000, 80, 5000, 0, 10, 0), "") // equal is fine
+	// ICMP: SrcPort = type, DstPort = code, from either Argus version.
+	icmp := func(proto uint8, src, dst netip.Addr, typ, code uint16) flow.Record {
+		return flow.Record{Src: src, Dst: dst, SrcPort: typ, DstPort: code, Proto: proto, BytesOut: 70, PktsOut: 1}
+	}
+	const t1 = "2018/04/03 13:36:04.384958,0.000000,"
+	f(csvArgusHeader, t1+"icmp,10.0.0.1,0x0303,   ->,10.0.0.2,0xfe25,URP,0,,1,70,70,1,", icmp(1, a, b, 3, 3), "")   // 3.0: word, quoted packet's id
+	f(csvArgusHeader, t1+"icmp,10.0.0.1,0x0403,   ->,10.0.0.2,0x0000,URF,0,,1,70,70,1,", icmp(1, a, b, 3, 4), "")   // 3.0: type 3 code 4
+	f(csvArgusHeader, t1+"icmp,10.0.0.1,0x0008,   ->,10.0.0.2,0x7208,ECO,0,,1,70,70,1,", icmp(1, a, b, 8, 0), "")   // 3.0: echo id
+	f(csvArgusHeader, t1+"icmp,10.0.0.1,0x0008,   ->,10.0.0.2,0x0005,ECO,0,,1,70,70,1,", icmp(1, a, b, 8, 0), "")   // 3.0: small echo id
+	f(csvArgusHeader, t1+"icmp,10.0.0.1,0x0000,   ->,10.0.0.2,0x0001,ECR,0,,1,70,70,1,", icmp(1, a, b, 0, 0), "")   // echo reply
+	f(csvArgusHeader, t1+"icmp,10.0.0.1,0x010b,   ->,10.0.0.2,0x1234,TXD,0,,1,70,70,1,", icmp(1, a, b, 11, 1), "")  // 3.0: type 11 code 1
+	f(csvArgusHeader, t1+"icmp,10.0.0.1,0x03,   ->,10.0.0.2,0x03,URP,0,,1,70,70,1,", icmp(1, a, b, 3, 3), "")       // 5.0: type, code
+	f(csvArgusHeader, t1+"icmp,10.0.0.1,0x0b,   ->,10.0.0.2,0x01,TXD,0,,1,70,70,1,", icmp(1, a, b, 11, 1), "")      // 5.0: time exceeded
+	f(csvArgusHeader, t1+"icmp,10.0.0.1,0x0303,   <-,10.0.0.2,0xfe25,URP,0,,1,70,0,0,", flow.Record{Src: b, Dst: a, // turned round, type/code kept
+		SrcPort: 3, DstPort: 3, Proto: 1, BytesOut: 70, PktsOut: 1}, "")
+	f(csvArgusHeader, t1+"ipv6-icmp,fe80::1,135,   ->,ff02::1:ffdd:53e7,0,NNS,0,,1,70,70,1,",
+		icmp(flow.ProtoICMPv6, csvAddr("fe80::1"), csvAddr("ff02::1:ffdd:53e7"), 135, 0), "")
+	f(csvArgusHeader, t1+"icmp,10.0.0.1,0xzz,   ->,10.0.0.2,0x03,URP,0,,1,70,70,1,", flow.Record{}, "bad src port")
+	// Other protocols and records.
+	f(csvArgusHeader, t1+"igmp,10.0.0.1,,   ->,224.0.0.22,,INT,0,,1,70,70,1,",
+		flow.Record{Src: a, Dst: csvAddr("224.0.0.22"), Proto: 2, BytesOut: 70, PktsOut: 1}, "")
+	f(csvArgusHeader, t1+"arp,10.0.0.1,,  who,10.0.0.2,,INT,,,1,60,60,1,", flow.Record{}, "not an IP flow")
+	f(csvArgusHeader, t1+"man,0,0,,0,0,STA,,,0,0,0,0,", flow.Record{}, "not an IP flow")
+	f(csvArgusHeader, t1+"udp,10.0.0.1,5353,   ->,10.0.0.2,53", flow.Record{}, "wrong field count")
+
+	// Tab separated, and StartTime naive in --tz (CEST, +2).
+	prague, err := time.LoadLocation("Europe/Prague")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := lf.Parser()
-	var sc Scratch
-	var r flow.Record
-	line := []byte("2021-08-18 10:02:11.123456,120.18.2.84,80.155.115.153,53000,443,TCP,1024")
-	if n := testing.AllocsPerRun(100, func() {
-		r.Reset()
-		if err := p.Parse(&sc, line, &r); err != nil {
+	tsv := strings.ReplaceAll(csvArgusHeader, ",", "\t")
+	line := strings.ReplaceAll("2018/04/03 13:36:04.384958,63.822830,udp,10.0.2.15,68,  <->,10.0.2.2,67,CON,0,0,2,684,342,1,", ",", "\t")
+	csvOneLine(t, "test5.binetflow", tsv, line, Options{Location: prague}, flow.Record{Time: csvNs(2018, 4, 3, 11, 36, 4, 384958000),
+		Duration: 63822830000, Src: csvAddr("10.0.2.15"), Dst: csvAddr("10.0.2.2"), SrcPort: 68, DstPort: 67, Proto: flow.ProtoUDP,
+		BytesOut: 342, BytesIn: 342, PktsOut: 1, PktsIn: 1}, "")
+}
+
+func TestCSVNfdump(t *testing.T) {
+	const legacy = "ts,te,td,sa,da,sp,dp,pr,flg,fwd,stos,ipkt,ibyt,opkt,obyt,in,out,sas,das,smk,dmk,dtos,dir,nh,nhb,svln,dvln,ismc,odmc,idmc,osmc,mpls1,mpls2,mpls3,mpls4,mpls5,mpls6,mpls7,mpls8,mpls9,mpls10,cl,sl,al,ra,eng,exid,tr"
+	const tail = ",0,0,2852,2852,0,0,0,0,0.0.0.0,0.0.0.0,0,0,00:00:00:00:00:00,00:00:00:00:00:00,00:00:00:00:00:00,00:00:00:00:00:00,0-0-0,0-0-0,0-0-0,0-0-0,0-0-0,0-0-0,0-0-0,0-0-0,0-0-0,0-0-0,    0.000,    0.000,    0.000,147.32.82.62,0/58,1,1970-01-01 00:00:00.000"
+	a, b := csvAddr("147.32.80.119"), csvAddr("147.32.82.62")
+	ts := csvNs(2018, 1, 12, 15, 37, 30, 0)
+	f := func(line string, want flow.Record, skip string) {
+		t.Helper()
+		if skip == "" {
+			want.Time, want.Src, want.Dst = ts, a, b
+		}
+		csvOneLine(t, "test1.csv", legacy, line+tail, Options{}, want, skip)
+	}
+	const t0 = "2018-01-12 15:37:30,2018-01-12 15:37:32,1.675,147.32.80.119,147.32.82.62,"
+	f(t0+"52324,902,TCP,......S.,0,0,1,60,0,0", flow.Record{Duration: 1675e6, SrcPort: 52324, DstPort: 902, Proto: flow.ProtoTCP, BytesOut: 60, PktsOut: 1}, "")
+	f(t0+"52324,902,TCP,...AP.SF,0,0,12,1216,10,9000", flow.Record{Duration: 1675e6, SrcPort: 52324, DstPort: 902, Proto: flow.ProtoTCP, // biflow: opkt/obyt
+		BytesOut: 1216, BytesIn: 9000, PktsOut: 12, PktsIn: 10}, "")
+	f(t0+"53,53,137  ,......,0,0,1,60,0,0", flow.Record{Duration: 1675e6, SrcPort: 53, DstPort: 53, Proto: 137, BytesOut: 60, PktsOut: 1}, "") // "%-5i"
+	// ICMP: dp is 256·type + code.
+	f(t0+"0,2048,ICMP,........,0,0,1,84,0,0", flow.Record{Duration: 1675e6, SrcPort: 8, DstPort: 0, Proto: flow.ProtoICMP, BytesOut: 84, PktsOut: 1}, "")
+	f(t0+"0,771,ICMP,........,0,0,1,84,0,0", flow.Record{Duration: 1675e6, SrcPort: 3, DstPort: 3, Proto: flow.ProtoICMP, BytesOut: 84, PktsOut: 1}, "")
+	f(t0+"0,34560,ICMP6,........,0,0,1,84,0,0", flow.Record{Duration: 1675e6, SrcPort: 135, DstPort: 0, Proto: flow.ProtoICMPv6, BytesOut: 84, PktsOut: 1}, "")
+	// fwd: RFC 7270 status in the top two bits.
+	for _, c := range []struct {
+		fwd    string
+		action flow.Action
+	}{{"64", flow.ActionPass}, {"66", flow.ActionPass}, {"128", flow.ActionBlock}, {"130", flow.ActionBlock}, {"192", flow.ActionUnknown}, {"0", flow.ActionUnknown}} {
+		f(t0+"52324,902,TCP,......S.,"+c.fwd+",0,1,60,0,0", flow.Record{Duration: 1675e6, SrcPort: 52324, DstPort: 902, Proto: flow.ProtoTCP,
+			BytesOut: 60, PktsOut: 1, Action: c.action}, "")
+	}
+	f(t0+"52324,902,TCP,......S.,256,0,1,60,0,0", flow.Record{}, "bad forwarding status")
+	f("0000-00-00 00:00:00,2018-01-12 15:37:32,1.675,147.32.80.119,147.32.82.62,52324,902,TCP,......S.,0,0,1,60,0,0", flow.Record{}, "missing timestamp")
+
+	// The summary block and blank lines are no records and no skips.
+	content := legacy + "\n" + t0 + "52324,902,TCP,......S.,0,0,1,60,0,0" + tail + "\n\n" +
+		"Summary\nflows,bytes,packets,avg_bps,avg_pps,avg_bpp\n1,60,1,286,0,60\n"
+	recs, fs := csvRead(t, "test1.csv", content, Options{})
+	if len(recs) != 1 || fs.Skipped != 0 || fs.Lines != 6 || fs.Format != "nfdump-csv" {
+		t.Errorf("summary: %d records, %d skipped (%s), %d lines, format %s", len(recs), fs.Skipped, fs.SkipSummary(), fs.Lines, fs.Format)
+	}
+	// ... only in the nfdump dialect: elsewhere such lines are bad.
+	_, fs = csvRead(t, "other.csv", "ts,src,dst,a,b,c,d\nSummary\nflows,bytes,packets,avg_bps,avg_pps,avg_bpp\n1,60,1,286,0,60\n", Options{})
+	if fs.Skipped != 3 {
+		t.Errorf("summary outside nfdump: %d skipped, want 3", fs.Skipped)
+	}
+
+	// nfdump 1.7.5+: camelCase names, numeric proto, ICMP as "type.code", times to the ms.
+	const modern = "firstSeen,duration,proto,srcAddr,srcPort,dstAddr,dstPort,packets,bytes,flows"
+	g := func(header, line string, want flow.Record, skip string) {
+		t.Helper()
+		csvOneLine(t, "new.csv", header, line, Options{}, want, skip)
+	}
+	c, d := csvAddr("10.0.0.1"), csvAddr("192.0.2.1")
+	g(modern, "2024-03-14 10:00:00.250,1.500,6,10.0.0.1,51000,192.0.2.1,443,10,5000,1", flow.Record{Time: csvNs(2024, 3, 14, 10, 0, 0, 25e7),
+		Duration: 15e8, Src: c, Dst: d, SrcPort: 51000, DstPort: 443, Proto: flow.ProtoTCP, BytesOut: 5000, PktsOut: 10}, "")
+	g(modern, "2024-03-14 10:00:00.250,0.000,1,10.0.0.1,0,192.0.2.1,8.0,1,84,1", flow.Record{Time: csvNs(2024, 3, 14, 10, 0, 0, 25e7),
+		Src: c, Dst: d, SrcPort: 8, Proto: flow.ProtoICMP, BytesOut: 84, PktsOut: 1}, "")
+	g(modern, "2024-03-14 10:00:00.250,0.000,58,2001:db8::1,0,2001:db8::2,1.4,1,84,1", flow.Record{Time: csvNs(2024, 3, 14, 10, 0, 0, 25e7),
+		Src: csvAddr("2001:db8::1"), Dst: csvAddr("2001:db8::2"), SrcPort: 1, DstPort: 4, Proto: flow.ProtoICMPv6, BytesOut: 84, PktsOut: 1}, "")
+	g(modern, "2024-03-14 10:00:00.250,0.000,1,10.0.0.1,0,192.0.2.1,3.256,1,84,1", flow.Record{}, "bad dst port")
+	g(modern, "0000-00-00 00:00:00.000,0.000,6,10.0.0.1,1,192.0.2.1,2,1,84,1", flow.Record{}, "missing timestamp")
+	g(modern, "2024-03-14 10:00:00.250,0.000,6,10.0.0.1,0,192.0.2.1,8.0,1,84,1", flow.Record{}, "bad dst port") // type.code, not ICMP
+	// csv-fast: epoch milliseconds, duration from lastSeen, ICMP dst port 256·type + code.
+	const fast = "cnt,af,firstSeen,lastSeen,proto,srcAddr,srcPort,dstAddr,dstPort,srcAS,dstAS,input,output,flags,srcTos,packets,bytes"
+	g(fast, "1,2,1710410400250,1710410401750,6,10.0.0.1,51000,192.0.2.1,443,0,0,0,0,...AP.SF,0,10,5000", flow.Record{Time: csvNs(2024, 3, 14, 10, 0, 0, 25e7),
+		Duration: 15e8, Src: c, Dst: d, SrcPort: 51000, DstPort: 443, Proto: flow.ProtoTCP, BytesOut: 5000, PktsOut: 10}, "")
+	g(fast, "2,2,1710410400250,1710410400250,1,10.0.0.1,0,192.0.2.1,771,0,0,0,0,........,0,1,84", flow.Record{Time: csvNs(2024, 3, 14, 10, 0, 0, 25e7),
+		Src: c, Dst: d, SrcPort: 3, DstPort: 3, Proto: flow.ProtoICMP, BytesOut: 84, PktsOut: 1}, "")
+}
+
+func TestCSVDialects(t *testing.T) {
+	f := func(header, name string) {
+		t.Helper()
+		lf, err := sniffCSV([]byte(header+"\n"), "x", &Options{})
+		if err != nil || lf == nil {
+			t.Fatalf("%q: %v", header, err)
+		}
+		if lf.Name() != name {
+			t.Errorf("%q: %s, want %s", header, lf.Name(), name)
+		}
+	}
+	f(csvArgusHeader, "binetflow")
+	f(strings.ReplaceAll(csvArgusHeader, ",", "\t"), "binetflow")
+	f(csvCTUHeader, "binetflow")
+	f(`"StartTime","SrcAddr","DstAddr","TotBytes"`, "binetflow")
+	f("SrcAddr,DstAddr,Sport,Dport", "binetflow")
+	f("SrcAddr,DstAddr,bytes", "csv")                     // Argus's names, but none of its own columns
+	f("starttime,srcaddr,dstaddr,dir,sport,dport", "csv") // not Argus's spelling
+	f("ts,te,td,sa,da,sp,dp,pr,flg,fwd,stos,ipkt,ibyt,opkt,obyt", "nfdump-csv")
+	f("firstSeen,duration,proto,srcAddr,srcPort,dstAddr,dstPort,packets,bytes,flows", "nfdump-csv")
+	f("cnt,af,firstSeen,lastSeen,proto,srcAddr,srcPort,dstAddr,dstPort,srcAS,dstAS,input,output,flags,srcTos,packets,bytes", "nfdump-csv")
+	f("ts,te,td,sa,da", "csv")
+	f("ts\tsrc\tdst", "tsv")
+	// A Dir column is Argus's arrow only in the Argus dialect.
+	lf, err := sniffCSV([]byte("ts,src,dst,dir\n"), "x", &Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := lf.(*csvFormat).Mapped(); slices.Contains(m, "dir=dir") {
+		t.Errorf("generic dir mapped: %v", m)
+	}
+}
+
+// nfcapd binary files are named as such, with the command that converts them.
+func TestCSVNfcapdHint(t *testing.T) {
+	f := func(head []byte, want bool) {
+		t.Helper()
+		_, err := sniffCSV(head, "x", &Options{})
+		if got := err == errNfcapd; got != want {
+			t.Errorf("% x: err %v, want nfcapd %v", head[:min(len(head), 8)], err, want)
+		}
+	}
+	f([]byte("\x0c\xa5\x01\x00\x00\x00\x00\x00\x02\x00\x00\x00none"), true) // nfdump 1.6, little-endian (test1.nfdump)
+	f([]byte("\x0c\xa5\x02\x00\x00\x00\x00\x00"), true)                     // 1.7
+	f([]byte("\xa5\x0c\x00\x02\x00\x00\x00\x00"), true)                     // big-endian host
+	f([]byte("\x0c\xa5\x03\x00\x00\x00\x00\x00"), false)                    // unknown layout
+	f([]byte("\x0c\xa5"), false)
+	f([]byte("ts,src,dst\n"), false)
+
+	_, _, err := readText(t, "flows.nfcapd", "\x0c\xa5\x02\x00\x00\x00\x00\x00binary\x00\x01\x02\n", Options{})
+	want := "csv: nfcapd binary file: convert it with `nfdump -r FILE -o csv > FILE.csv`"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("run error %v, want it to contain %q", err, want)
+	}
+	if path := filepath.Join("..", "..", "..", "shared", "data", "slips", "test1.nfdump"); fileExists(path) {
+		if _, _, err := readFiles(t, []string{path}, Options{}); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("test1.nfdump: %v", err)
+		}
+	}
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// The real nfcapd sample converted by nfdump at test time. The pins come from nfdump itself (its
+// Summary line: 4593 flows, 241025 bytes, 4652 packets; "-o raw": the first flow starts at
+// 2018-01-12 15:37:30.942 UTC) and from awk over the CSV (17 UDP flows, Σ td = 8.157 s).
+func TestCSVNfdumpConvert(t *testing.T) {
+	nfdump, err := exec.LookPath("nfdump")
+	if err != nil {
+		t.Skip("nfdump is not on PATH (Debian package nfdump): cannot convert test1.nfdump")
+	}
+	path := csvSharedData(t, "slips/test1.nfdump")
+	convert := func(tz string) string {
+		t.Helper()
+		cmd := exec.Command(nfdump, "-r", path, "-o", "csv")
+		cmd.Env = append(os.Environ(), "TZ="+tz) // nfdump prints local time
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("nfdump: %v", err)
+		}
+		p := filepath.Join(t.TempDir(), "test1.csv")
+		if err := os.WriteFile(p, out, 0o644); err != nil {
 			t.Fatal(err)
 		}
-	}); n != 0 {
-		t.Errorf("%v allocs per line", n)
+		return p
 	}
+	utc := convert("UTC")
+	recs, fs, err := readFiles(t, []string{utc}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, _ := os.ReadFile(utc)
+	legacy := bytes.HasPrefix(head, []byte("ts,te,td,")) // nfdump ≤ 1.7.4; 1.7.5 changed -o csv
+	wantLines := int64(4594)                             // header and flows
+	if legacy {
+		wantLines += 3 // the summary block
+	}
+	if fs.Format != "nfdump-csv" || fs.Records != 4593 || fs.Skipped != 0 || fs.Lines != wantLines {
+		t.Errorf("format %s records %d skipped %d (%s) lines %d; want nfdump-csv 4593 0 %d",
+			fs.Format, fs.Records, fs.Skipped, fs.SkipSummary(), fs.Lines, wantLines)
+	}
+	got := csvTallyOf(recs)
+	if got.bytesOut != 241025 || got.pktsOut != 4652 || got.bytesIn != 0 || got.pktsIn != 0 || got.udp != 17 || got.durationNs != 8157e6 {
+		t.Errorf("tally: bytes %d/%d packets %d/%d udp %d duration %d ns", got.bytesOut, got.bytesIn, got.pktsOut, got.pktsIn, got.udp, got.durationNs)
+	}
+	first := flow.Record{Time: csvNs(2018, 1, 12, 15, 37, 30, 942e6), Src: csvAddr("147.32.80.119"), Dst: csvAddr("147.32.82.62"),
+		SrcPort: 52324, DstPort: 902, Proto: flow.ProtoTCP, BytesOut: 60, PktsOut: 1}
+	if legacy {
+		first.Time = csvNs(2018, 1, 12, 15, 37, 30, 0) // ts cut to the second
+	}
+	if len(recs) == 0 || !reflect.DeepEqual(recs[0], first) {
+		t.Fatalf("first record %+v, want %+v", recs[:min(len(recs), 1)], first)
+	}
+
+	// Converted in Prague's time and read with --tz Europe/Prague: the same instants.
+	prague, err := time.LoadLocation("Europe/Prague")
+	if err != nil {
+		t.Fatal(err)
+	}
+	local, _, err := readFiles(t, []string{convert("Europe/Prague")}, Options{Location: prague})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(local) != len(recs) {
+		t.Fatalf("%d records in Prague time, %d in UTC", len(local), len(recs))
+	}
+	for i := range recs {
+		if local[i].Time != recs[i].Time {
+			t.Fatalf("record %d: %d in Prague time, %d in UTC", i, local[i].Time, recs[i].Time)
+		}
+	}
+}
+
+// Parsing a data line allocates nothing for IPv4 flows, in every dialect, nor does passing over
+// nfdump's summary block.
+func TestCSVNoAllocs(t *testing.T) {
+	f := func(header string, lines [][]byte) {
+		t.Helper()
+		lf, err := sniffCSV([]byte(header), "x.csv", &Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := lf.Parser()
+		var sc Scratch
+		var r flow.Record
+		for _, line := range lines {
+			if n := testing.AllocsPerRun(100, func() {
+				r.Reset()
+				if err := p.Parse(&sc, line, &r); err != nil && err != errNoRecord {
+					t.Fatal(err)
+				}
+			}); n != 0 {
+				t.Errorf("%s: %v allocs per line", line, n)
+			}
+		}
+	}
+	f(csvBenchHeader, [][]byte{[]byte("2021-08-18 10:02:11.123456,120.18.2.84,80.155.115.153,53000,443,TCP,1024")})
+	f(csvArgusHeader+"\n", csvArgusBenchLines(8))
+	f(csvNfdumpBenchHeader, append(csvNfdumpBenchLines(3), []byte("Summary"), []byte("flows,bytes,packets,avg_bps,avg_pps,avg_bpp"),
+		[]byte("4593,241025,4652,58357,140,51"), nil))
+}
+
+// csvArgusBenchLines makes n binetflow lines over IPv4 (flow.ParseAddr allocates for IPv6): TCP
+// both ways round, UDP, and ICMP as Argus 3.0 and 5 write it.
+func csvArgusBenchLines(n int) [][]byte {
+	lines := make([][]byte, n)
+	for i := range lines {
+		ts := fmt.Sprintf("2019/04/04 16:%02d:%02d.%06d", i/60%60, i%60, i*7919%1000000)
+		a, b := fmt.Sprintf("10.8.0.%d", i%250+1), fmt.Sprintf("%d.%d.%d.%d", i*13%223+1, i*17%256, i*19%256, i*23%256)
+		var rest string
+		switch i % 5 {
+		case 0:
+			rest = fmt.Sprintf("tcp,%s,%d,   ->,%s,443,SPA_SRPA,0,164,26,5723,1621,13,", a, 40000+i%20000, b)
+		case 1:
+			rest = fmt.Sprintf("udp,%s,%d,  <->,%s,53,CON,0,0,2,142,63,1,", a, 40000+i%20000, b)
+		case 2:
+			rest = fmt.Sprintf("tcp,%s,445,   <-,%s,%d,S_RA,0,0,4,268,140,2,", b, a, 40000+i%20000)
+		case 3:
+			rest = fmt.Sprintf("icmp,%s,0x0303,   ->,%s,0x%04x,URP,0,,1,590,590,1,", a, b, i%65536)
+		default:
+			rest = fmt.Sprintf("icmp,%s,0x0b,   ->,%s,0x00,TXD,0,,3,210,210,3,", a, b) // Argus 5
+		}
+		lines[i] = []byte(ts + ",0.027947," + rest)
+	}
+	return lines
+}
+
+const csvNfdumpBenchHeader = "ts,te,td,sa,da,sp,dp,pr,flg,fwd,stos,ipkt,ibyt,opkt,obyt,in,out,sas,das,smk,dmk,dtos,dir,nh,nhb,svln,dvln,ismc,odmc,idmc,osmc,mpls1,mpls2,mpls3,mpls4,mpls5,mpls6,mpls7,mpls8,mpls9,mpls10,cl,sl,al,ra,eng,exid,tr\n"
+
+// csvNfdumpBenchLines makes n lines of nfdump's legacy csv: TCP, UDP and ICMP.
+func csvNfdumpBenchLines(n int) [][]byte {
+	const tail = ",0,0,2852,2852,0,0,0,0,0.0.0.0,0.0.0.0,0,0,00:00:00:00:00:00,00:00:00:00:00:00,00:00:00:00:00:00,00:00:00:00:00:00,0-0-0,0-0-0,0-0-0,0-0-0,0-0-0,0-0-0,0-0-0,0-0-0,0-0-0,0-0-0,    0.000,    0.000,    0.000,147.32.82.62,0/58,1,1970-01-01 00:00:00.000"
+	lines := make([][]byte, n)
+	for i := range lines {
+		ts := fmt.Sprintf("2018-01-12 15:%02d:%02d", i/60%60, i%60)
+		a, b := fmt.Sprintf("147.32.80.%d", i%250+1), fmt.Sprintf("%d.%d.%d.%d", i*13%223+1, i*17%256, i*19%256, i*23%256)
+		var mid string
+		switch i % 3 {
+		case 0:
+			mid = fmt.Sprintf("%s,%s,%d,22,TCP,...AP.SF,0,0,12,1216,0,0", a, b, 40000+i%20000)
+		case 1:
+			mid = fmt.Sprintf("%s,%s,%d,53,UDP,........,0,0,1,73,1,140", a, b, 40000+i%20000)
+		default:
+			mid = fmt.Sprintf("%s,%s,0,2048,ICMP,........,64,0,1,84,0,0", a, b)
+		}
+		lines[i] = []byte(ts + "," + ts + ",1.675," + mid + tail)
+	}
+	return lines
 }
 
 const csvBenchHeader = "timestamp,src_ip,dst_ip,src_port,dst_port,protocol,payload\n"
@@ -414,6 +836,22 @@ func BenchmarkCSV(b *testing.B) {
 	}
 	p := lf.Parser()
 	benchParse(b, p, csvBenchLines(1024))
+}
+
+func BenchmarkCSVBinetflow(b *testing.B) {
+	lf, err := sniffCSV([]byte(csvArgusHeader+"\n"), "x.binetflow", &Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchParse(b, lf.Parser(), csvArgusBenchLines(1024))
+}
+
+func BenchmarkCSVNfdump(b *testing.B) {
+	lf, err := sniffCSV([]byte(csvNfdumpBenchHeader), "x.csv", &Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchParse(b, lf.Parser(), csvNfdumpBenchLines(1024))
 }
 
 // BenchmarkCSVRun measures the whole pipeline (split, workers, stats) over a 100k-line file.
@@ -449,13 +887,18 @@ func FuzzCSV(f *testing.F) {
 	for r := csvTS; r < csvNumRoles; r++ {
 		all = append(all, r)
 	}
+	// Parsers with every role at a fixed position, in each dialect; the dialects' own layouts
+	// come from the seed corpus headers through sniffCSV.
 	fixed := []*csvParser{}
 	for _, sep := range []byte{',', '\t', ';'} {
-		p, _, err := newCSVParser(sep, all, time.UTC)
-		if err != nil {
-			f.Fatal(err)
+		for _, d := range []csvDialect{csvGeneric, csvArgus, csvNfdump} {
+			p, _, err := newCSVParser(sep, all, time.UTC)
+			if err != nil {
+				f.Fatal(err)
+			}
+			p.dialect = d
+			fixed = append(fixed, p)
 		}
-		fixed = append(fixed, p)
 	}
 	check := func(t *testing.T, p lineParser, line []byte) {
 		var sc Scratch
@@ -466,6 +909,10 @@ func FuzzCSV(f *testing.F) {
 			}
 			if r.Duration < 0 {
 				t.Fatalf("%q: negative duration %d", line, r.Duration)
+			}
+			icmp := r.Proto == flow.ProtoICMP || r.Proto == flow.ProtoICMPv6
+			if cp, ok := p.(*csvParser); ok && cp.dialect != csvGeneric && icmp && (r.SrcPort > 0xff || r.DstPort > 0xff) {
+				t.Fatalf("%q: ICMP type/code %d/%d", line, r.SrcPort, r.DstPort)
 			}
 		} else if _, ok := err.(*FieldError); !ok {
 			t.Fatalf("%q: error %T %v", line, err, err)

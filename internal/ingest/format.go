@@ -130,7 +130,7 @@ func FormatNames() []string {
 	for _, s := range sniffers() {
 		names = append(names, s.name)
 	}
-	return append(names, "tsv")
+	return append(names, "tsv", "binetflow", "nfdump-csv")
 }
 
 // NoFormatError is an input that matches none of the formats tried.
@@ -155,8 +155,9 @@ func detect(head []byte, in input, opts *Options) (format, error) {
 	all := sniffers()
 	if opts.Format != "" {
 		want := opts.Format
-		if want == "tsv" {
-			want = "csv" // the CSV reader detects the delimiter
+		switch want {
+		case "tsv", "binetflow", "nfdump-csv":
+			want = "csv" // the CSV reader detects the delimiter and the dialect
 		}
 		for _, s := range all {
 			if s.name == want {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -121,5 +122,20 @@ func TestStdin(t *testing.T) {
 	recs, st, err := readFiles(t, []string{"-"}, Options{})
 	if err != nil || len(recs) != 3 || st.Name != "stdin" || st.Format != "csv" {
 		t.Fatalf("stdin: %d records, stats %+v, err %v", len(recs), st, err)
+	}
+}
+
+// TestFormatAliases: the names the CSV reader reports for its dialects are accepted by --format.
+func TestFormatAliases(t *testing.T) {
+	const argus = "StartTime,Dur,Proto,SrcAddr,Sport,Dir,DstAddr,Dport,State,sTos,dTos,TotPkts,TotBytes,SrcBytes,Label\n" +
+		"2018/04/03 13:36:04.384958,1.5,tcp,10.8.0.2,49152,   ->,93.184.216.34,443,FSPA_FSPA,0,0,12,4000,1000,\n"
+	for _, name := range []string{"binetflow", "tsv", "csv"} {
+		recs, fs, err := readText(t, "flows.txt", argus, Options{Format: name})
+		if err != nil || len(recs) != 1 || fs.Format != "binetflow" || recs[0].BytesIn != 3000 {
+			t.Errorf("--format %s: %d records, format %q, err %v", name, len(recs), fs.Format, err)
+		}
+	}
+	if !slices.Contains(FormatNames(), "nfdump-csv") || !slices.Contains(FormatNames(), "binetflow") {
+		t.Errorf("FormatNames() = %v: want the dialect names", FormatNames())
 	}
 }
