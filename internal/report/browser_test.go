@@ -34,7 +34,7 @@ func TestHTMLInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	st := b.OpenReport(t, "file://" + page)
+	st := b.OpenReport(t, "file://"+page)
 	b.Screenshot(t, "report-file.png")
 
 	p := HTMLPayload(r, v, 0)

@@ -21,7 +21,7 @@ func TestServeInBrowser(t *testing.T) {
 	ts := httptest.NewServer(f.srv.Handler())
 	defer ts.Close()
 
-	st := b.OpenReport(t, ts.URL + "/")
+	st := b.OpenReport(t, ts.URL+"/")
 	p := report.HTMLPayload(f.res.Report, f.res.View, 0)
 	if st.Rows != len(p.Hosts) || st.Hosts != len(p.Hosts) || st.Rows == 0 {
 		t.Errorf("table rows %d, host sections %d, want %d each", st.Rows, st.Hosts, len(p.Hosts))
