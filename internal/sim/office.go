@@ -276,15 +276,18 @@ func (o *office) threats() {
 	next := 0
 	take := func(n int) []netip.Addr { s := u[next : next+n]; next += n; return s }
 
-	// Miners: pool sessions around the clock.
+	// Miners: pool sessions around the clock, each opening with XMRig's Stratum login (the first
+	// bytes a packet capture keeps; the other formats have no payloads).
 	poolNames := []string{"xmr-eu1.nanopool.org", "pool.supportxmr.com"}
 	for i, m := range take(2) {
 		pool := o.rng4()
 		o.names[pool] = []string{poolNames[i]}
 		port := []uint16{443, 3333}[i]
+		login := stratumLogin(i)
 		o.lookup(o.start.Add(time.Minute), m, o.resolver, poolNames[i], 1, pool)
 		o.every(o.start.Add(time.Duration(o.rng.IntN(30))*time.Second), o.end(), 30*time.Second, 0.33, func(t time.Time) {
-			o.conn(t, m, pool, port, flow.ProtoTCP, uint64(300+o.rng.IntN(200)), uint64(200+o.rng.IntN(150)), time.Duration(15+o.rng.IntN(10))*time.Second)
+			r := o.conn(t, m, pool, port, flow.ProtoTCP, uint64(300+o.rng.IntN(200)), uint64(200+o.rng.IntN(150)), time.Duration(15+o.rng.IntN(10))*time.Second)
+			r.PayloadOut = slices.Clone(login[:min(len(login), int(r.BytesOut))])
 		})
 		o.plant(m, "miner")
 	}

@@ -19,7 +19,7 @@ import (
 
 // Config sets the size and randomness of a scenario.
 type Config struct {
-	Hosts int       // internal hosts, at least 8
+	Hosts int       // internal hosts, at least 9
 	Days  int       // days simulated, at least 1
 	Seed  uint64    // same seed, same data
 	Start time.Time // midnight of the first day (UTC); zero is 2025-03-10
@@ -58,8 +58,8 @@ type Scenario struct {
 // on port 443 around the clock, reconnecting every 20-40 s, as in the seed where the port list
 // found nothing. Inbound scans from the Internet are blocked at the firewall.
 func MinerNetwork(cfg Config) (*Scenario, error) {
-	if cfg.Hosts < 8 {
-		return nil, fmt.Errorf("miner scenario needs at least 8 hosts, got %d", cfg.Hosts)
+	if cfg.Hosts < 9 {
+		return nil, fmt.Errorf("miner scenario needs at least 9 hosts, got %d", cfg.Hosts)
 	}
 	if cfg.Days < 1 {
 		return nil, fmt.Errorf("days must be at least 1, got %d", cfg.Days)
@@ -135,10 +135,13 @@ func MinerNetwork(cfg Config) (*Scenario, error) {
 			t := d0.Add(time.Duration(9*3600+rng.IntN(8*3600)) * time.Second)
 			g.flow(t, developer, devSvc, 3333, flow.ProtoTCP, 60, 5)
 		}
-		// Miners: a session to the pool every 20-40 s, around the clock.
+		// Miners: a session to the pool every 20-40 s, around the clock, opening with a Stratum
+		// login (seen only in packet captures).
 		for i, m := range miners {
+			login := stratumLogin(i)
 			for t := d0.Add(time.Duration(rng.IntN(30)) * time.Second); t.Before(d0.Add(24 * time.Hour)); {
-				g.flow(t, m, pools[i], 443, flow.ProtoTCP, 60, 2+rng.IntN(3))
+				r := g.flow(t, m, pools[i], 443, flow.ProtoTCP, 60, 2+rng.IntN(3))
+				r.PayloadOut = slices.Clone(login[:min(len(login), int(r.BytesOut))])
 				t = t.Add(time.Duration(20+rng.IntN(21)) * time.Second)
 			}
 		}
@@ -159,6 +162,19 @@ func MinerNetwork(cfg Config) (*Scenario, error) {
 		},
 	}
 	return &Scenario{Records: recs, Names: g.names, Truth: truth}, nil
+}
+
+// stratumLogin returns the first flow.MaxPayload bytes of the login XMRig sends a Monero pool
+// when it connects (Stratum JSON-RPC, Monero dialect), for miner i: the payload a packet capture
+// keeps of a planted miner's pool session. The wallet addresses are made up.
+func stratumLogin(i int) []byte {
+	wallets := []string{
+		"49ASi45ub7Qe4ZE36UT5G6cU4ud8Fhhe4deS4F3cw9KTAb8dLcukC7edhDQ7cn5d4gEYkbUrMWeWQLGsCmrG6dLaYyNoVKf",
+		"458ZTBqNAYT3j5qcdsyuMNmPfYetW5v6JXmj54omLidkuVKnRyjP2WPBg8Y4ErK9pGSSxY6BVScJy9uUxcJnTPkyRFA6CAF",
+	}
+	msg := `{"id":1,"jsonrpc":"2.0","method":"login","params":{"login":"` + wallets[i%len(wallets)] +
+		`","pass":"x","agent":"XMRig/6.21.0 (Linux x86_64) libuv/1.44.2 gcc/12.2.0","algo":["rx/0"]}}` + "\n"
+	return []byte(msg[:min(len(msg), flow.MaxPayload)])
 }
 
 // chunkLen is how many records a generator chunk holds: records are stored in fixed chunks so

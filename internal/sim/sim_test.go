@@ -242,3 +242,14 @@ func BenchmarkWriteCSV(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(sc.Records))*float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }
+
+// TestMinerNetworkSmallest: the smallest network the miner scenario accepts is generated, and
+// one host fewer is refused with a message rather than a crash.
+func TestMinerNetworkSmallest(t *testing.T) {
+	if _, err := MinerNetwork(Config{Hosts: 9, Days: 1, Seed: 1}); err != nil {
+		t.Errorf("9 hosts: %v", err)
+	}
+	if _, err := MinerNetwork(Config{Hosts: 8, Days: 1, Seed: 1}); err == nil || !strings.Contains(err.Error(), "at least 9 hosts") {
+		t.Errorf("8 hosts: %v, want a refusal", err)
+	}
+}

@@ -112,7 +112,7 @@ func EndOf(sc *Scenario) time.Time {
 }
 
 // Formats are the output formats WriteScenario knows.
-var Formats = []string{"csv", "csv-noheader", "filterlog", "zeek", "zeek-json"}
+var Formats = []string{"csv", "csv-noheader", "filterlog", "pcap", "zeek", "zeek-json"}
 
 // FormatError is an output format WriteScenario does not know.
 type FormatError struct{ Format string }
@@ -130,6 +130,8 @@ func scenarioFiles(format string) (map[string]func(io.Writer, []flow.Record) err
 		return map[string]func(io.Writer, []flow.Record) error{"flows.csv": WriteCSV}, nil
 	case "csv-noheader":
 		return map[string]func(io.Writer, []flow.Record) error{"flows.csv": WriteCSVHeaderless}, nil
+	case "pcap":
+		return map[string]func(io.Writer, []flow.Record) error{"capture.pcap": WritePcap}, nil
 	case "zeek", "zeek-json":
 		js := format == "zeek-json"
 		return map[string]func(io.Writer, []flow.Record) error{
