@@ -1,7 +1,9 @@
 package detect
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
 	"math"
 	"net/netip"
 	"slices"
@@ -17,7 +19,8 @@ const maxAlertSignatures = 5
 // its evidence: the signatures on pairs between the host and the finding's peers, either way.
 // An alert corroborates what the finding says, so it raises the score by 0.05 (at most 0.99),
 // and it never makes a finding on its own: an IDS signature alone is the IDS's verdict, not
-// flowhunt's. Alerts on hosts with no finding are counted in one note, so none go unmentioned.
+// flowhunt's. Alerts on flows no finding covers are summarised in one note, so none go
+// unmentioned.
 func attachAlerts(v engine.View, fs []Finding) []Note {
 	if !v.Fields().Alerts {
 		return nil
@@ -34,12 +37,13 @@ func attachAlerts(v engine.View, fs []Finding) []Note {
 		return x, y
 	}
 	alerts := map[key][]string{}
-	hostsAlerted := map[netip.Addr]int{}
+	var alerted []*engine.Pair
 	for p := range v.Pairs() {
 		sigs := engine.TagValues(p.Tags, engine.TagAlert)
 		if len(sigs) == 0 {
 			continue
 		}
+		alerted = append(alerted, p)
 		a, b := order(p.Src, p.Dst)
 		k := key{a, b, p.DstPort}
 		for _, s := range sigs {
@@ -47,13 +51,11 @@ func attachAlerts(v engine.View, fs []Finding) []Note {
 				alerts[k] = append(alerts[k], s)
 			}
 		}
-		hostsAlerted[p.Src]++
-		hostsAlerted[p.Dst]++
 	}
 	if len(alerts) == 0 {
 		return nil
 	}
-	explained := map[netip.Addr]bool{}
+	covered := map[key]bool{}
 	for i := range fs {
 		f := &fs[i]
 		var sigs []string
@@ -72,6 +74,7 @@ func attachAlerts(v engine.View, fs []Finding) []Note {
 			a, b := order(f.Host, addr)
 			for k, ss := range alerts {
 				if k.a == a && k.b == b && (port == 0 || k.port == port) {
+					covered[k] = true
 					for _, s := range ss {
 						if !slices.Contains(sigs, s) {
 							sigs = append(sigs, s)
@@ -84,7 +87,6 @@ func attachAlerts(v engine.View, fs []Finding) []Note {
 			continue
 		}
 		slices.Sort(sigs)
-		explained[f.Host] = true
 		if f.Evidence == nil {
 			f.Evidence = map[string]any{}
 		}
@@ -96,17 +98,59 @@ func attachAlerts(v engine.View, fs []Finding) []Note {
 		f.Reason += "; IDS alerts on these flows: " + quoted
 		f.Score = math.Min(0.99, f.Score+0.05)
 	}
-	var unexplained []string
-	for h := range hostsAlerted {
-		if v.Scope().Contains(h) && !explained[h] {
-			unexplained = append(unexplained, h.String())
+	return uncoveredNote(v, alerted, func(p *engine.Pair) bool {
+		a, b := order(p.Src, p.Dst)
+		return covered[key{a, b, p.DstPort}]
+	})
+}
+
+// uncoveredNote says which internal hosts have IDS alerts on flows no finding covers: how many
+// pairs, how many of them inbound (the host was the target), and the commonest signature.
+func uncoveredNote(v engine.View, alerted []*engine.Pair, covered func(*engine.Pair) bool) []Note {
+	type tally struct {
+		pairs, inbound int
+		sigs           map[string]int
+	}
+	hosts := map[netip.Addr]*tally{}
+	for _, p := range alerted {
+		if covered(p) {
+			continue
+		}
+		for _, end := range []netip.Addr{p.Src, p.Dst} {
+			if !v.Scope().Contains(end) {
+				continue
+			}
+			t := hosts[end]
+			if t == nil {
+				t = &tally{sigs: map[string]int{}}
+				hosts[end] = t
+			}
+			t.pairs++
+			if end == p.Dst {
+				t.inbound++
+			}
+			for _, s := range engine.TagValues(p.Tags, engine.TagAlert) {
+				t.sigs[s]++
+			}
 		}
 	}
-	if len(unexplained) == 0 {
+	if len(hosts) == 0 {
 		return nil
 	}
-	slices.Sort(unexplained)
-	return []Note{{Detector: "alerts", Text: fmt.Sprintf(
-		"IDS alerts on flows of %d internal hosts with no finding here (%s): the IDS's verdict, not corroborated by behaviour",
-		len(unexplained), strings.Join(first(unexplained, 5), ", "))}}
+	addrs := slices.SortedFunc(maps.Keys(hosts), func(a, b netip.Addr) int { return cmp.Compare(hosts[b].pairs, hosts[a].pairs) })
+	var parts []string
+	for _, a := range first(addrs, 5) {
+		t := hosts[a]
+		sigs := make(map[string]int64, len(t.sigs))
+		for s, n := range t.sigs {
+			sigs[s] = int64(n)
+		}
+		parts = append(parts, fmt.Sprintf("%s (%d pairs, %d inbound; commonest: %s)", a, t.pairs, t.inbound, topPeers(sigs, 1)[0]))
+	}
+	more := ""
+	if len(addrs) > 5 {
+		more = fmt.Sprintf(" and %d more hosts", len(addrs)-5)
+	}
+	return []Note{{Detector: "alerts", Text: "IDS alerts on flows no finding covers: " + strings.Join(parts, "; ") + more +
+		": the IDS's verdict, not corroborated by behaviour"}}
 }

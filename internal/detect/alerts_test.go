@@ -41,8 +41,10 @@ func TestAttachAlerts(t *testing.T) {
 	if fs[1].Score != 0.5 || fs[1].Evidence != nil {
 		t.Errorf("another host's finding took the alerts: %+v", fs[1])
 	}
-	if len(notes) != 1 || !strings.Contains(notes[0].Text, "1 internal hosts with no finding here (10.0.0.6)") {
-		t.Errorf("notes %+v: want one naming 10.0.0.6", notes)
+	// Uncovered: 10.0.0.6's alert, and 10.0.0.5's alert on port 8080, which no finding is about.
+	if len(notes) != 1 || !strings.Contains(notes[0].Text, "10.0.0.5 (1 pairs, 0 inbound; commonest: ET POLICY HTTP on 8080)") ||
+		!strings.Contains(notes[0].Text, "10.0.0.6 (1 pairs, 0 inbound; commonest: ET SCAN Nmap)") {
+		t.Errorf("notes %+v: want one naming 10.0.0.5's port 8080 alert and 10.0.0.6's", notes)
 	}
 
 	// No alerts in the input: nothing changes, no note.

@@ -248,7 +248,7 @@ func sortedKeys(m map[string]bool) []string {
 	return keys
 }
 
-func first(s []string, n int) []string {
+func first[T any](s []T, n int) []T {
 	if len(s) > n {
 		return s[:n]
 	}
