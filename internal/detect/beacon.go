@@ -82,7 +82,9 @@ func DefaultBeacon() BeaconConfig {
 // median |g − period|; Bowley skewness = (Q3 + Q1 − 2·Q2)/(Q3 − Q1), taken as 0 when
 // Q3 − Q1 < 10 s or Q2 equals Q1 or Q3 (RITA's guard: one-second rounding makes tight
 // distributions look skewed). Timing score T = ((1 − |skew|) + max(0, 1 − MAD/period))/2, RITA's
-// formula. The reported jitter "±j" is half the 5th-95th percentile spread of in-burst gaps.
+// formula. The reported jitter "±j" is half the 5th-95th percentile spread of the in-burst gaps'
+// residuals r = g − k·period, k = max(1, round(g/period)): a beacon that misses a beat (a gap of
+// two periods) is reported as missing it, not as jittering by a whole period.
 // RITA's data-size score (Bowley and MAD of per-connection bytes) is not computed: pairs carry
 // only byte sums, not per-connection sizes.
 //
@@ -163,7 +165,8 @@ type beaconTiming struct {
 	mad          float64 // median absolute deviation of in-burst gaps from the period, s
 	madRatio     float64 // mad / period
 	skew         float64 // Bowley skewness of in-burst gaps
-	jitter       float64 // half the 5th-95th percentile spread of in-burst gaps, s
+	jitter       float64 // half the 5th-95th percentile spread of in-burst gaps' residuals, s
+	missed       int     // beats missed inside bursts: Σ (round(gap/period) − 1)
 	bursts       int     // bursts of ≥ MinBurstConns connections
 	activeDays   int     // days (from the window's start) touched by those bursts
 	hoursOfDay   int     // distinct hours of the day touched by those bursts
@@ -469,7 +472,7 @@ func (b *beaconRun) timing(times []uint32) beaconTiming {
 		t.madRatio = t.mad / q2
 	}
 	t.skew = beaconBowley(q1, q2, q3)
-	t.jitter = (beaconQuantile(in, 0.95) - beaconQuantile(in, 0.05)) / 2
+	t.jitter, t.missed = beaconJitter(in, q2)
 
 	// Bursts, in time order.
 	var (
@@ -638,6 +641,30 @@ func beaconBowley(q1, q2, q3 float64) float64 {
 }
 
 // beaconQuantile is the p-quantile of sorted xs by linear interpolation between order statistics.
+// beaconJitter returns half the 5th-95th percentile spread of the residuals of sorted gaps
+// against the nearest multiple of period, and the beats missed (gaps spanning k > 1 periods).
+func beaconJitter(sorted []uint32, period float64) (jitter float64, missed int) {
+	if period <= 0 || len(sorted) == 0 {
+		return 0, 0
+	}
+	res := make([]float64, len(sorted))
+	for i, g := range sorted {
+		k := max(1, math.Round(float64(g)/period))
+		missed += int(k) - 1
+		res[i] = float64(g) - k*period
+	}
+	slices.Sort(res)
+	q := func(p float64) float64 {
+		pos := p * float64(len(res)-1)
+		lo := int(pos)
+		if lo >= len(res)-1 {
+			return res[len(res)-1]
+		}
+		return res[lo] + (pos-float64(lo))*(res[lo+1]-res[lo])
+	}
+	return (q(0.95) - q(0.05)) / 2, missed
+}
+
 func beaconQuantile(xs []uint32, p float64) float64 {
 	if len(xs) == 0 {
 		return 0
@@ -720,7 +747,7 @@ func (b *beaconRun) finding(s *beaconSeries) Finding {
 	bursty := t.coverage < b.cfg.MinCoverage && t.bursts > 1
 	ev := map[string]any{
 		"connections": t.conns, "flows": s.flows, "period_seconds": finite(t.period),
-		"jitter_seconds": finite(t.jitter), "mad_seconds": finite(t.mad), "mad_ratio": finite(t.madRatio),
+		"jitter_seconds": finite(t.jitter), "missed_beats": t.missed, "mad_seconds": finite(t.mad), "mad_ratio": finite(t.madRatio),
 		"bowley_skew": finite(t.skew), "gaps_in_burst": t.gapsInBurst, "bursts": t.bursts,
 		"bursts_per_day": finite(perDay), "burst_minutes": finite(t.burstSeconds / 60),
 		"active_days": t.activeDays, "window_days": windowDays, "hours_of_day": t.hoursOfDay,
@@ -736,6 +763,9 @@ func (b *beaconRun) finding(s *beaconSeries) Finding {
 		fmt.Fprintf(&what, "%d rotating addresses (%s)", len(s.dsts), strings.Join(first(s.peers, 3), ", "))
 	}
 	fmt.Fprintf(&what, ", every %s ±%s", beaconSeconds(t.period), beaconSeconds(t.jitter))
+	if t.missed > 0 {
+		fmt.Fprintf(&what, " (%s missed)", beaconPlural(t.missed, "beat"))
+	}
 	if bursty {
 		fmt.Fprintf(&what, " inside bursts of ~%.0f min, %s/day", t.burstSeconds/60, beaconPluralF(perDay, "burst"))
 	}

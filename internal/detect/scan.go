@@ -564,14 +564,22 @@ func (r *scanRun) finding(host netip.Addr, best, hz, vt, sl scanHit) Finding {
 		}
 	default:
 		ev["hosts"], ev["ports"] = best.hosts, best.ports
-		over, every := "", ""
+		over, every, kind := "", "", "slow scan"
 		if r.timed {
 			over = " over " + scanSpanText(best.last-best.first)
 			if best.unanswered > 1 && best.last > best.first {
-				every = fmt.Sprintf(" (one every %s)", scanSpanText((best.last-best.first)/int64(best.unanswered-1)))
+				gap := float64(best.last-best.first) / float64(best.unanswered-1)
+				if gap < 10 {
+					// Fast, but over more hosts or ports than one window holds (external
+					// targets, whose threshold is higher): a scan, not a slow one.
+					kind = "scan"
+					every = fmt.Sprintf(" (one every %.1f s)", gap)
+				} else {
+					every = fmt.Sprintf(" (one every %s)", scanSpanText(int64(gap)))
+				}
 			}
 		}
-		reason = fmt.Sprintf("slow scan: %s unanswered probes to %s hosts on %s ports%s%s, %s",
+		reason = fmt.Sprintf(kind+": %s unanswered probes to %s hosts on %s ports%s%s, %s",
 			commas(int64(best.unanswered)), commas(int64(best.hosts)), commas(int64(best.ports)), over, every, answer)
 		if !best.flagged {
 			reason = fmt.Sprintf("%s unanswered probes to %s hosts on %s ports%s, %s: too few of the host's probes fail, "+

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -114,4 +115,69 @@ func TestSlipsPortScans(t *testing.T) {
 	}
 	f("slips/zeek-ps2", "192.168.1.0/24", map[string]string{"192.168.1.9": "vertical scan of 45.33.32.156: 44 ports"})
 	f("slips/zeek-ps1", "10.0.2.0/24", map[string]string{})
+}
+
+// TestSlipsEveBeacon: Slips' test6 eve.json. The home server 192.168.1.129 calls
+// 122.248.234.231:8760 every 1,153 s (19 min 13 s) with 768 bytes and never an answer, 50 times
+// over a day with beats missed, which the flow timestamps show (checked with a script over the
+// flow events). The 745 IDS alerts are inbound scans and reputation hits on that server: no
+// finding covers them, and the note says so.
+func TestSlipsEveBeacon(t *testing.T) {
+	path := filepath.Join(sharedData(t, "slips"), "test6.eve.json.gz")
+	res, err := Run(context.Background(), Options{Paths: []string{path}, Internal: []string{"192.168.1.0/24"}, Detect: detect.Defaults()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var beacon *detect.Finding
+	for _, h := range res.Report.Hosts {
+		for i, f := range h.Findings {
+			if h.Addr.String() == "192.168.1.129" && f.Category == detect.Beacon && slices.Contains(f.Peers, "122.248.234.231:8760") {
+				beacon = &h.Findings[i]
+			}
+		}
+	}
+	if beacon == nil {
+		t.Fatalf("no beacon from 192.168.1.129 to 122.248.234.231:8760 in %+v", res.Report.Hosts)
+	}
+	period, _ := beacon.Evidence["period_seconds"].(float64)
+	jitter, _ := beacon.Evidence["jitter_seconds"].(float64)
+	if period < 1150 || period > 1156 || jitter > 2 || beacon.Evidence["missed_beats"] != 23 {
+		t.Errorf("beacon period %v s ±%v, %v missed; want 1,153 s ±<2 s, 23 missed: %s", period, jitter, beacon.Evidence["missed_beats"], beacon.Reason)
+	}
+	alerts := false
+	for _, n := range res.Report.Notes {
+		alerts = alerts || n.Detector == "alerts" && strings.Contains(n.Text, "192.168.1.129") && strings.Contains(n.Text, "inbound")
+	}
+	if !alerts {
+		t.Errorf("no note about the uncovered IDS alerts on 192.168.1.129: %+v", res.Report.Notes)
+	}
+}
+
+// TestSlipsPcapScan: Slips' test7 pcap, read as packets. Over about two minutes 192.168.2.16
+// sends unanswered TCP SYNs to 137 addresses on 9 ports and 9-byte UDP datagrams to 138 random
+// addresses on random ports, about one a second (checked with tshark display filters); together
+// 262 unanswered probes. It is the only host flagged for scanning.
+func TestSlipsPcapScan(t *testing.T) {
+	path := filepath.Join(sharedData(t, "slips"), "test7.pcap")
+	res, err := Run(context.Background(), Options{Paths: []string{path}, Internal: []string{"192.168.2.0/24"}, Detect: detect.Defaults()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var scanners []string
+	for _, h := range res.Report.Hosts {
+		for _, f := range h.Findings {
+			if f.Category == detect.Scan && f.Flagged {
+				scanners = append(scanners, h.Addr.String())
+				if f.Evidence["hosts"] != 262 {
+					t.Errorf("scan evidence %v: want 262 hosts", f.Evidence)
+				}
+			}
+		}
+	}
+	if !slices.Equal(scanners, []string{"192.168.2.16"}) {
+		t.Errorf("scanners %v, want [192.168.2.16]", scanners)
+	}
+	if f := res.Report.Ingest.Files[0]; f.Format != "pcap" || f.Skipped != 31 || f.Unit != "packet" {
+		t.Errorf("file stats %+v: want pcap, 31 ARP packets skipped", f)
+	}
 }
