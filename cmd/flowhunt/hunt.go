@@ -38,6 +38,7 @@ type huntFlags struct {
 	config     string
 	quiet      bool
 	html       string
+	eng        engineFlags // --engine, --cluster, --from, --to: the ClickHouse backend (load.go)
 }
 
 const huntExamples = `  # A pfSense log, private ranges internal (the default); names for pools from a reverse-DNS map
@@ -73,16 +74,14 @@ with at least one finding, most suspicious first, each with the evidence behind 
 Formats: ` + strings.Join(ingest.FormatNames(), ", ") + `; gzip, zstd and bzip2 are read transparently.
 Exit status: 0 done (whether or not hosts were flagged), 2 usage error or unreadable/unrecognised input, 1 other failure.`,
 		Example: huntExamples,
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return usageErr("hunt needs at least one PATH (a file, a directory, or - for stdin)")
-			}
-			return nil
-		},
+		Args:    cobra.ArbitraryArgs, // checked after --config, which may give --engine
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := applyConfig(cmd, f.config)
 			if err != nil {
 				return err
+			}
+			if len(args) == 0 && f.eng.url == "" {
+				return usageErr("hunt needs at least one PATH (a file, a directory, or - for stdin)")
 			}
 			return runHunt(cmd, args, &f, cfg)
 		},
@@ -95,6 +94,7 @@ Exit status: 0 done (whether or not hosts were flagged), 2 usage error or unread
 	fl.StringVar(&f.pivot, "pivot", "", "list every internal host that originated flows to `IP`, instead of the ranking")
 	fl.StringVar(&f.explain, "explain", "", "print all the evidence for one host `IP`: findings and candidates, top peers, activity sparklines")
 	fl.StringVar(&f.html, "html", "", "also write a self-contained HTML report (tables and plots, opens offline) to `FILE`")
+	f.eng.add(cmd, true)
 	addProfileFlags(cmd)
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "json", "csv", "ips"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("category", cobra.FixedCompletions(detect.Categories, cobra.ShellCompDirectiveNoFileComp))
@@ -238,6 +238,19 @@ func (f *huntFlags) huntOptions(paths []string, dcfg detect.Config) (hunt.Option
 		}
 		o.Detect.OffHours.WorkStart, o.Detect.OffHours.WorkEnd, o.Detect.OffHours.LearnHours = start, end, false
 		o.Detect.Exfil.WorkStart, o.Detect.Exfil.WorkEnd = start, end
+	}
+	if f.eng.url != "" {
+		cfg, err := f.eng.config()
+		if err != nil {
+			return o, err
+		}
+		r, err := f.eng.timeRange(o.Ingest.Location)
+		if err != nil {
+			return o, err
+		}
+		o.Aggregates = f.eng.aggregates(cfg, r)
+	} else if f.eng.from != "" || f.eng.to != "" || f.eng.cluster != "" {
+		return o, usageErr("--from, --to and --cluster need --engine: the embedded engine reads whole files")
 	}
 	return o, nil
 }

@@ -112,7 +112,7 @@ its detectors and ranks the internal hosts with the evidence behind every score.
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &flagError{err} })
-	root.AddCommand(newHuntCmd(), newServeCmd(), newCollectCmd(), newDemoCmd(), newSimulateCmd(), newEvalCmd(), newVersionCmd())
+	root.AddCommand(newHuntCmd(), newLoadCmd(), newServeCmd(), newCollectCmd(), newDemoCmd(), newSimulateCmd(), newEvalCmd(), newVersionCmd())
 	return root
 }
 

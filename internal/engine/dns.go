@@ -4,6 +4,7 @@ import (
 	"hash/maphash"
 	"iter"
 	"math"
+	"net/netip"
 	"strings"
 
 	"github.com/flowhunt/flowhunt/internal/flow"
@@ -23,11 +24,28 @@ type dnsAcc struct {
 
 var dnsSeed = maphash.MakeSeed()
 
-// addDNS folds one query into its host and registered domain. Queries that are not names under a
-// public suffix (bare hostnames, reverse lookups stay in in-addr.arpa) are kept whole.
+// addDNS folds one query into its host and registered domain.
 func (p *partition) addDNS(r *flow.Record) {
-	q := strings.TrimSuffix(strings.ToLower(r.DNSQuery), ".")
-	if q == "" {
+	if p.dns == nil {
+		p.dns = map[dnsKey]*dnsAcc{}
+	}
+	foldDNS(p.dns, r.Src, r.DNSQuery, r.DNSType, 1)
+}
+
+// foldDNS folds n queries of type qtype for name query, asked by host, into its host and
+// registered domain. Both engines go through it: the embedded one once per record (n = 1), the
+// ClickHouse backend once per (host, query, type) count its SQL returns, so the split into
+// registered domain and subdomain, the distinct count and the entropy come from one piece of code.
+//
+// Queries that are not names under a public suffix (bare hostnames, reverse lookups stay in
+// in-addr.arpa) are kept whole. The name is lower-cased and its final dot dropped; the subdomain
+// is what precedes the registered domain. Per query: Queries += n, TXT += n for types 10, 16 and
+// 99, SubLenTotal += n·len(sub), EntropyTotal += n·H(sub). Distinct counts distinct subdomains up
+// to MaxDistinctLabels; DistinctCapped is set once a subdomain beyond the cap is seen, so both
+// are the same whatever order the queries come in.
+func foldDNS(dns map[dnsKey]*dnsAcc, host netip.Addr, query string, qtype uint16, n int64) {
+	q := strings.TrimSuffix(strings.ToLower(query), ".")
+	if q == "" || n <= 0 {
 		return
 	}
 	domain, err := publicsuffix.EffectiveTLDPlusOne(q)
@@ -35,28 +53,26 @@ func (p *partition) addDNS(r *flow.Record) {
 		domain = q
 	}
 	sub := strings.TrimSuffix(strings.TrimSuffix(q, domain), ".")
-	if p.dns == nil {
-		p.dns = map[dnsKey]*dnsAcc{}
-	}
-	k := dnsKey{host: r.Src.As16(), domain: domain}
-	d := p.dns[k]
+	k := dnsKey{host: host.As16(), domain: domain}
+	d := dns[k]
 	if d == nil {
-		d = &dnsAcc{DNSDomain: DNSDomain{Host: r.Src.Unmap(), Domain: domain}, seen: map[uint64]struct{}{}}
-		p.dns[k] = d
+		d = &dnsAcc{DNSDomain: DNSDomain{Host: host.Unmap(), Domain: domain}, seen: map[uint64]struct{}{}}
+		dns[k] = d
 	}
-	d.Queries++
-	switch r.DNSType {
+	d.Queries += n
+	switch qtype {
 	case 10, 16, 99: // NULL, TXT, SPF: record types that carry arbitrary data back
-		d.TXT++
+		d.TXT += n
 	}
-	d.SubLenTotal += int64(len(sub))
+	d.SubLenTotal += n * int64(len(sub))
 	d.SubLenMax = max(d.SubLenMax, len(sub))
-	d.EntropyTotal += entropy(sub)
+	d.EntropyTotal += float64(n) * entropy(sub)
+	h := maphash.String(dnsSeed, sub)
 	if len(d.seen) < MaxDistinctLabels {
-		d.seen[maphash.String(dnsSeed, sub)] = struct{}{}
+		d.seen[h] = struct{}{}
 		d.Distinct = len(d.seen)
-	} else {
-		d.DistinctCapped = true
+	} else if _, ok := d.seen[h]; !ok {
+		d.DistinctCapped = true // a subdomain beyond the cap: Distinct is now a lower bound
 	}
 }
 

@@ -31,6 +31,10 @@ type Options struct {
 	Detect        detect.Config
 	All           bool
 	Version       string
+	// Aggregates, when set, supplies the aggregates instead of reading Paths with the embedded
+	// engine: hunt --engine clickhouse://… computes them in the server (internal/chstore) and
+	// everything after the merge runs unchanged.
+	Aggregates func(ctx context.Context) (*engine.Memory, *ingest.Summary, error)
 }
 
 // Result is a finished hunt: the report's input and the aggregates behind it.
@@ -61,11 +65,24 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 
-	agg := engine.NewAggregator()
-	sum, err := ingest.Run(ctx, paths, o.Ingest, func() ingest.Sink { return agg.NewShard() })
-	view := agg.Merge() // also on error: it stops the aggregation goroutines
-	if err != nil {
-		return nil, err
+	var (
+		view *engine.Memory
+		sum  *ingest.Summary
+	)
+	if o.Aggregates != nil {
+		if len(paths) > 0 {
+			return nil, &UsageError{errors.New("with --engine, hunt reads what flowhunt load stored: load the PATHs (and Zeek dns.logs given as --dns-map) with flowhunt load")}
+		}
+		if view, sum, err = o.Aggregates(ctx); err != nil {
+			return nil, err
+		}
+	} else {
+		agg := engine.NewAggregator()
+		sum, err = ingest.Run(ctx, paths, o.Ingest, func() ingest.Sink { return agg.NewShard() })
+		view = agg.Merge() // also on error: it stops the aggregation goroutines
+		if err != nil {
+			return nil, err
+		}
 	}
 	for a, ns := range names {
 		view.AddNames(a, ns...)
