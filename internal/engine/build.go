@@ -20,9 +20,8 @@ import (
 // totals; then call Build once. The builder applies the embedded engine's rules where the input
 // could disagree with them: a pair's Times are sorted, deduplicated and capped at MaxPairTimes,
 // tags are capped at MaxPairTags, names at 16 per address, DNS queries are folded by the same
-// function as the embedded engine's. Where the embedded engine keeps "the first seen" (names and
-// tags past their caps), the builder keeps the smallest in sort order, which is the same set
-// whenever the cap is not reached. A Builder is not safe for concurrent use.
+// function as the embedded engine's. Past their caps, names and tags are the smallest in sort
+// order, as in the embedded engine. A Builder is not safe for concurrent use.
 type Builder struct {
 	chunks    [][]Pair
 	npairs    int
@@ -95,16 +94,7 @@ func (b *Builder) AddName(a netip.Addr, name string) {
 		return
 	}
 	a = a.Unmap()
-	names := b.names[a]
-	i, found := slices.BinarySearch(names, name)
-	if found || i >= maxNames {
-		return
-	}
-	names = slices.Insert(names, i, name)
-	if len(names) > maxNames {
-		names = names[:maxNames]
-	}
-	b.names[a] = names
+	b.names[a] = keepSmallest(b.names[a], name, maxNames)
 }
 
 // AddHTTPHost records an HTTP Host header seen on a flow to dst: its name, without a port, names
@@ -209,9 +199,7 @@ func (b *Builder) Build() (*Memory, error) {
 // Diff lists every difference between two Memories, for tests that hold two engines to the same
 // answer and must say what differs: pairs field by field (in order), hosts (after Apply with the
 // same scope), names, DNS domains (entropy sums within 1e-9 relative), fields, span, flow and
-// orphan-tag counts. It stops after about 40 differences. Addresses with more names than the
-// 16 kept are compared by count only: the embedded engine keeps the first 16 it sees, which
-// depends on scheduling, and the Builder the 16 smallest.
+// orphan-tag counts. It stops after about 40 differences.
 func Diff(a, b *Memory) []string {
 	var out []string
 	add := func(f string, args ...any) { out = append(out, fmt.Sprintf(f, args...)) }
@@ -292,9 +280,6 @@ func Diff(a, b *Memory) []string {
 	slices.SortFunc(named, netip.Addr.Compare)
 	for _, addr := range named {
 		na, nb := a.names[addr], b.names[addr]
-		if len(na) == maxNames && len(nb) == maxNames {
-			continue // past the cap, which names are kept is not defined (see the doc comment)
-		}
 		if !slices.Equal(na, nb) {
 			add("names %v: %q vs %q", addr, na, nb)
 		}

@@ -13,8 +13,9 @@ import (
 	"github.com/flowhunt/flowhunt/internal/netscope"
 )
 
-// maxNames caps the names kept per address; an address with more is a CDN or a sinkhole, and the
-// first names seen are as good as any.
+// maxNames caps the names kept per address; an address with more is a CDN or a sinkhole, and
+// any 16 of its names are as good as others: the smallest in sort order are kept, so every run
+// and both engines keep the same.
 const maxNames = 16
 
 type addr16 = [16]byte
@@ -495,11 +496,22 @@ func hostOnly(h string) string {
 }
 
 func (p *partition) addName(a addr16, name string) {
-	names := p.names[a]
-	if len(names) >= maxNames || slices.Contains(names, name) {
-		return
+	p.names[a] = keepSmallest(p.names[a], name, maxNames)
+}
+
+// keepSmallest adds s to a sorted set capped at max elements, keeping the max smallest: the set
+// kept past the cap is the same whatever the order the elements come in, so shards, runs and
+// engines agree.
+func keepSmallest(set []string, s string, max int) []string {
+	i, found := slices.BinarySearch(set, s)
+	if found || i >= max {
+		return set
 	}
-	p.names[a] = append(names, name)
+	set = slices.Insert(set, i, s)
+	if len(set) > max {
+		set = set[:max]
+	}
+	return set
 }
 
 // Merge flushes every shard, stops the partitions and builds the Memory view. Call it once, after
@@ -542,9 +554,7 @@ func (a *Aggregator) Merge() *Memory {
 			a := addrOf(k)
 			cur := m.names[a]
 			for _, n := range names {
-				if len(cur) < maxNames && !slices.Contains(cur, n) {
-					cur = append(cur, n)
-				}
+				cur = keepSmallest(cur, n, maxNames)
 			}
 			m.names[a] = cur
 		}
@@ -849,11 +859,8 @@ func (m *Memory) Names(a netip.Addr) []string { return m.names[a] }
 func (m *Memory) AddNames(a netip.Addr, names ...string) {
 	cur := m.names[a]
 	for _, n := range names {
-		if len(cur) < maxNames && !slices.Contains(cur, n) {
-			cur = append(cur, n)
-		}
+		cur = keepSmallest(cur, n, maxNames)
 	}
-	slices.Sort(cur)
 	m.names[a] = cur
 }
 

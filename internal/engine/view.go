@@ -6,7 +6,6 @@ package engine
 import (
 	"iter"
 	"net/netip"
-	"slices"
 	"strings"
 
 	"github.com/flowhunt/flowhunt/internal/flow"
@@ -170,14 +169,8 @@ func RecordTags(r *flow.Record, fn func(tag string)) {
 	}
 }
 
-// AddTag adds tag to a sorted tag list unless it is there or the list is full.
-func AddTag(tags []string, tag string) []string {
-	i, found := slices.BinarySearch(tags, tag)
-	if found || len(tags) >= MaxPairTags {
-		return tags
-	}
-	return slices.Insert(tags, i, tag)
-}
+// AddTag adds tag to a sorted tag list, keeping the MaxPairTags smallest.
+func AddTag(tags []string, tag string) []string { return keepSmallest(tags, tag, MaxPairTags) }
 
 // TagValues returns the values of the tags with prefix, in order.
 func TagValues(tags []string, prefix string) []string {
