@@ -19,7 +19,7 @@ const maxAlertSignatures = 5
 // its evidence: the signatures on pairs between the host and the finding's peers, either way.
 // An alert corroborates what the finding says, so it raises the score by 0.05 (at most 0.99),
 // and it never makes a finding on its own: an IDS signature alone is the IDS's verdict, not
-// flowhunt's. Alerts on flows no finding covers are summarised in one note, so none go
+// flowhunt's. Alerts on flows no flagged finding covers are summarised in one note, so none go
 // unmentioned.
 func attachAlerts(v engine.View, fs []Finding) []Note {
 	if !v.Fields().Alerts {
@@ -74,7 +74,7 @@ func attachAlerts(v engine.View, fs []Finding) []Note {
 			a, b := order(f.Host, addr)
 			for k, ss := range alerts {
 				if k.a == a && k.b == b && (port == 0 || k.port == port) {
-					covered[k] = true
+					covered[k] = covered[k] || f.Flagged // a candidate is not reported without --all
 					for _, s := range ss {
 						if !slices.Contains(sigs, s) {
 							sigs = append(sigs, s)
@@ -151,6 +151,6 @@ func uncoveredNote(v engine.View, alerted []*engine.Pair, covered func(*engine.P
 	if len(addrs) > 5 {
 		more = fmt.Sprintf(" and %d more hosts", len(addrs)-5)
 	}
-	return []Note{{Detector: "alerts", Text: "IDS alerts on flows no finding covers: " + strings.Join(parts, "; ") + more +
+	return []Note{{Detector: "alerts", Text: "IDS alerts on flows no flagged finding covers: " + strings.Join(parts, "; ") + more +
 		": the IDS's verdict, not corroborated by behaviour"}}
 }

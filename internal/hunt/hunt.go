@@ -120,6 +120,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 
 	findings, notes := detect.Run(view, o.Detect)
 	notes = append(allowNote, notes...)
+	if n := view.OrphanTags(); n > 0 {
+		notes = append(notes, detect.Note{Detector: "alerts", Text: fmt.Sprintf(
+			"%d IDS alert signatures name flows that are not in the input (no flow record for their pair): they are not attached to any finding", n)})
+	}
 	if view.InternalHosts() == 0 && view.Flows() > 0 {
 		notes = append([]detect.Note{{Detector: "scope", Text: fmt.Sprintf(
 			"no flow originates from the internal ranges (%s): pass --internal CIDR,... or --infer-internal",

@@ -158,3 +158,30 @@ func TestSeed000WithoutNames(t *testing.T) {
 		}
 	}
 }
+
+// TestOrphanAlertsNoted: an eve.json alert whose flow event is missing is said, not dropped.
+func TestOrphanAlertsNoted(t *testing.T) {
+	dir := t.TempDir()
+	eve := `{"timestamp":"2021-06-06T16:15:21.841116+0200","event_type":"flow","src_ip":"192.168.1.5","src_port":50000,"dest_ip":"203.0.113.9","dest_port":443,"proto":"TCP","flow":{"pkts_toserver":3,"pkts_toclient":2,"bytes_toserver":300,"bytes_toclient":200,"start":"2021-06-06T16:15:21.841116+0200","end":"2021-06-06T16:15:22.841116+0200"}}
+{"timestamp":"2021-06-06T16:15:22.000000+0200","event_type":"alert","src_ip":"192.168.1.5","src_port":50000,"dest_ip":"203.0.113.9","dest_port":443,"proto":"TCP","alert":{"signature":"ET MALWARE on the flow","severity":1}}
+{"timestamp":"2021-06-06T16:16:00.000000+0200","event_type":"alert","src_ip":"192.168.1.6","src_port":50001,"dest_ip":"198.51.100.1","dest_port":80,"proto":"TCP","alert":{"signature":"ET SCAN flow missing","severity":2}}
+`
+	path := filepath.Join(dir, "eve.json")
+	if err := os.WriteFile(path, []byte(eve), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(context.Background(), Options{Paths: []string{path}, Internal: []string{"192.168.1.0/24"}, Detect: detect.Defaults()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var texts []string
+	for _, n := range res.Report.Notes {
+		if n.Detector == "alerts" {
+			texts = append(texts, n.Text)
+		}
+	}
+	joined := strings.Join(texts, "\n")
+	if !strings.Contains(joined, "1 IDS alert signatures name flows that are not in the input") || !strings.Contains(joined, "192.168.1.5") {
+		t.Errorf("alert notes %q: want the orphan counted and 192.168.1.5's uncovered alert named", texts)
+	}
+}
