@@ -462,8 +462,12 @@ func (s *eveScan) object(b []byte, i, ctx, depth int) (int, bool) {
 			return 0, false // unterminated, or an escape (keys are unescaped by fastjson)
 		}
 		a := eveKey(ctx, b[i+1:k])
-		var colon bool
-		if i, colon = zjAfterKey(b, k); !colon {
+		i = zjSkipWS(b, k+1)
+		if i >= len(b) || b[i] != ':' {
+			return 0, false
+		}
+		i = zjSkipWS(b, i+1)
+		if i >= len(b) {
 			return 0, false
 		}
 		var ok bool

@@ -675,17 +675,6 @@ func zjIDKey(k []byte) int {
 // zjSpace is fastjson's whitespace (skipWS).
 func zjSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\t' || c == '\r' }
 
-// zjAfterKey moves past the colon after a member's key, whose closing quote is at b[k]: next is
-// the value's first byte. ok is false when no colon, or nothing after it, follows.
-func zjAfterKey(b []byte, k int) (next int, ok bool) {
-	i := zjSkipWS(b, k+1)
-	if i >= len(b) || b[i] != ':' {
-		return 0, false
-	}
-	i = zjSkipWS(b, i+1)
-	return i, i < len(b)
-}
-
 // zjAfterValue moves past what follows a value that ends at b[i] (after white space): a comma,
 // when more members follow (more is true, next is the next member's start), or closer, when the
 // object or array ends (next is just past it). Anything else is malformed: ok is false.
@@ -758,8 +747,12 @@ func (l *zjLine) object(b []byte, i int, nested bool) (int, bool) {
 				slot = zjKey(b[ks:k])
 			}
 		}
-		var colon bool
-		if i, colon = zjAfterKey(b, k); !colon {
+		i = zjSkipWS(b, k+1)
+		if i >= len(b) || b[i] != ':' {
+			return 0, false
+		}
+		i = zjSkipWS(b, i+1)
+		if i >= len(b) {
 			return 0, false
 		}
 
