@@ -488,9 +488,17 @@ func (s *eveScan) object(b []byte, i, ctx, depth int) (int, bool) {
 		if !ok {
 			return 0, false
 		}
-		var more bool
-		if i, more, ok = zjAfterValue(b, i, '}'); !ok || !more {
-			return i, ok
+		i = zjSkipWS(b, i)
+		if i >= len(b) {
+			return 0, false
+		}
+		switch b[i] {
+		case ',':
+			i = zjSkipWS(b, i+1)
+		case '}':
+			return i + 1, true
+		default:
+			return 0, false
 		}
 	}
 }
@@ -527,9 +535,17 @@ func (s *eveScan) array(b []byte, i, a, depth int) (int, bool) {
 		if !ok {
 			return 0, false
 		}
-		var more bool
-		if i, more, ok = zjAfterValue(b, i, ']'); !ok || !more {
-			return i, ok
+		i = zjSkipWS(b, i)
+		if i >= len(b) {
+			return 0, false
+		}
+		switch b[i] {
+		case ',':
+			i = zjSkipWS(b, i+1)
+		case ']':
+			return i + 1, true
+		default:
+			return 0, false
 		}
 	}
 }

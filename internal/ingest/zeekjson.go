@@ -675,23 +675,6 @@ func zjIDKey(k []byte) int {
 // zjSpace is fastjson's whitespace (skipWS).
 func zjSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\t' || c == '\r' }
 
-// zjAfterValue moves past what follows a value that ends at b[i] (after white space): a comma,
-// when more members follow (more is true, next is the next member's start), or closer, when the
-// object or array ends (next is just past it). Anything else is malformed: ok is false.
-func zjAfterValue(b []byte, i int, closer byte) (next int, more, ok bool) {
-	i = zjSkipWS(b, i)
-	if i >= len(b) {
-		return 0, false, false
-	}
-	switch b[i] {
-	case ',':
-		return zjSkipWS(b, i+1), true, true
-	case closer:
-		return i + 1, false, true
-	}
-	return 0, false, false
-}
-
 func zjSkipWS(b []byte, i int) int {
 	for i < len(b) && b[i] <= ' ' && zjSpace(b[i]) {
 		i++
@@ -810,9 +793,17 @@ func (l *zjLine) object(b []byte, i int, nested bool) (int, bool) {
 		if !ok {
 			return 0, false
 		}
-		var more bool
-		if i, more, ok = zjAfterValue(b, i, '}'); !ok || !more {
-			return i, ok
+		i = zjSkipWS(b, i)
+		if i >= len(b) {
+			return 0, false
+		}
+		switch b[i] {
+		case ',':
+			i = zjSkipWS(b, i+1)
+		case '}':
+			return i + 1, true
+		default:
+			return 0, false
 		}
 	}
 }
@@ -1001,9 +992,17 @@ func zjSkipValue(b []byte, i, depth int) (int, bool) {
 			if i, ok = zjSkipValue(b, zjSkipWS(b, i+1), depth+1); !ok {
 				return 0, false
 			}
-			var more bool
-			if i, more, ok = zjAfterValue(b, i, '}'); !ok || !more {
-				return i, ok
+			i = zjSkipWS(b, i)
+			if i >= len(b) {
+				return 0, false
+			}
+			switch b[i] {
+			case ',':
+				i = zjSkipWS(b, i+1)
+			case '}':
+				return i + 1, true
+			default:
+				return 0, false
 			}
 		}
 	case '[':
@@ -1016,9 +1015,17 @@ func zjSkipValue(b []byte, i, depth int) (int, bool) {
 			if i, ok = zjSkipValue(b, i, depth+1); !ok {
 				return 0, false
 			}
-			var more bool
-			if i, more, ok = zjAfterValue(b, i, ']'); !ok || !more {
-				return i, ok
+			i = zjSkipWS(b, i)
+			if i >= len(b) {
+				return 0, false
+			}
+			switch b[i] {
+			case ',':
+				i = zjSkipWS(b, i+1)
+			case ']':
+				return i + 1, true
+			default:
+				return 0, false
 			}
 		}
 	case 't':
