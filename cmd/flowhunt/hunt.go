@@ -60,7 +60,10 @@ const huntExamples = `  # A pfSense log, private ranges internal (the default); 
   flowhunt hunt --pivot 203.0.113.7 router.log
 
   # Settings kept for a network in a file (keys are flag names)
-  flowhunt hunt --config site.yaml logs/`
+  flowhunt hunt --config site.yaml logs/
+
+  # Hunt flows stored in ClickHouse by 'flowhunt load', one day of them
+  flowhunt hunt --engine clickhouse://127.0.0.1:9000/netlogs --from 2024-04-19 --to 2024-04-20`
 
 func newHuntCmd() *cobra.Command {
 	var f huntFlags

@@ -105,9 +105,11 @@ func newRoot() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "flowhunt",
 		Short: "Find compromised hosts in network logs",
-		Long: `flowhunt reads network logs (pfSense/OPNsense filterlog, CSV/TSV flow exports, Zeek
-conn/dns/ssl/http logs; plain, gzip, zstd or bzip2), works out which hosts are internal, runs
-its detectors and ranks the internal hosts with the evidence behind every score.`,
+		Long: `flowhunt reads network logs (pfSense/OPNsense filterlog, CSV/TSV flow exports including
+Argus binetflow and nfdump CSV, Zeek conn/dns/ssl/http logs, Suricata eve.json, pcap/pcapng,
+NetFlow v5/v9/IPFIX; plain, gzip, zstd or bzip2), works out which hosts are internal, runs its
+detectors and ranks the internal hosts with the evidence behind every score. Logs too big for
+one machine go to ClickHouse (load, then hunt --engine).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
