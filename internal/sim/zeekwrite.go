@@ -65,44 +65,51 @@ const zeekHeaderTime = "2006-01-02-15-04-05"
 // per UDP or ICMP packet over IPv4 (20 more over IPv6). local_orig, local_resp and tunnel_parents
 // are unset, missed_bytes 0. #open is the first flow's start and #close the latest flow end.
 func WriteZeekConn(w io.Writer, recs []flow.Record, jsonLines bool) error {
+	line := zeekAppendConnTSV
+	if jsonLines {
+		line = zeekAppendConnJSON
+	}
+	return writeZeekLog(w, recs, func(r *flow.Record) bool { return r.Kind == flow.KindFlow },
+		zeekConnHeader, zeekConnFields, line, !jsonLines)
+}
+
+// writeZeekLog writes the records keep selects, one line each from line. With tsv it frames them
+// as Zeek's TSV does: header (which ends with "#open\t"), the first record's time, fields, and
+// a #close line with the latest end; Zeek's JSON form has no framing.
+func writeZeekLog(w io.Writer, recs []flow.Record, keep func(*flow.Record) bool, header, fields string,
+	line func([]byte, *flow.Record, int) []byte, tsv bool) error {
 	bw := bufio.NewWriterSize(w, 1<<16)
-	var buf []byte
-	if !jsonLines {
-		first, last, ok := zeekSpan(recs, func(r *flow.Record) bool { return r.Kind == flow.KindFlow })
-		if !ok {
+	var (
+		buf         []byte
+		first, last int64
+	)
+	if tsv {
+		var ok bool
+		if first, last, ok = zeekSpan(recs, keep); !ok {
 			first, last = 0, 0
 		}
-		buf = append(buf, zeekConnHeader...)
+		buf = append(buf, header...)
 		buf = zeekAppendHeaderTime(buf, first)
 		buf = append(buf, '\n')
-		buf = append(buf, zeekConnFields...)
+		buf = append(buf, fields...)
 		if _, err := bw.Write(buf); err != nil {
 			return err
 		}
-		for i := range recs {
-			r := &recs[i]
-			if r.Kind != flow.KindFlow {
-				continue
-			}
-			buf = zeekAppendConnTSV(buf[:0], r, i)
-			if _, err := bw.Write(buf); err != nil {
-				return err
-			}
-		}
-		buf = append(buf[:0], "#close\t"...)
-		buf = zeekAppendHeaderTime(buf, last)
-		buf = append(buf, '\n')
-		if _, err := bw.Write(buf); err != nil {
-			return err
-		}
-		return bw.Flush()
 	}
 	for i := range recs {
 		r := &recs[i]
-		if r.Kind != flow.KindFlow {
+		if !keep(r) {
 			continue
 		}
-		buf = zeekAppendConnJSON(buf[:0], r, i)
+		buf = line(buf[:0], r, i)
+		if _, err := bw.Write(buf); err != nil {
+			return err
+		}
+	}
+	if tsv {
+		buf = append(buf[:0], "#close\t"...)
+		buf = zeekAppendHeaderTime(buf, last)
+		buf = append(buf, '\n')
 		if _, err := bw.Write(buf); err != nil {
 			return err
 		}
@@ -122,49 +129,12 @@ func WriteZeekConn(w io.Writer, recs []flow.Record, jsonLines bool) error {
 // so it does not read as unset); in JSON with JSON's escapes, valid UTF-8 kept as is and invalid
 // bytes as Zeek's "\\xNN".
 func WriteZeekDNS(w io.Writer, recs []flow.Record, jsonLines bool) error {
-	bw := bufio.NewWriterSize(w, 1<<16)
-	var buf []byte
-	if !jsonLines {
-		first, last, ok := zeekSpan(recs, func(r *flow.Record) bool { return r.DNSQuery != "" })
-		if !ok {
-			first, last = 0, 0
-		}
-		buf = append(buf, zeekDNSHeader...)
-		buf = zeekAppendHeaderTime(buf, first)
-		buf = append(buf, '\n')
-		buf = append(buf, zeekDNSFields...)
-		if _, err := bw.Write(buf); err != nil {
-			return err
-		}
-		for i := range recs {
-			r := &recs[i]
-			if r.DNSQuery == "" {
-				continue
-			}
-			buf = zeekAppendDNSTSV(buf[:0], r, i)
-			if _, err := bw.Write(buf); err != nil {
-				return err
-			}
-		}
-		buf = append(buf[:0], "#close\t"...)
-		buf = zeekAppendHeaderTime(buf, last)
-		buf = append(buf, '\n')
-		if _, err := bw.Write(buf); err != nil {
-			return err
-		}
-		return bw.Flush()
+	line := zeekAppendDNSTSV
+	if jsonLines {
+		line = zeekAppendDNSJSON
 	}
-	for i := range recs {
-		r := &recs[i]
-		if r.DNSQuery == "" {
-			continue
-		}
-		buf = zeekAppendDNSJSON(buf[:0], r, i)
-		if _, err := bw.Write(buf); err != nil {
-			return err
-		}
-	}
-	return bw.Flush()
+	return writeZeekLog(w, recs, func(r *flow.Record) bool { return r.DNSQuery != "" },
+		zeekDNSHeader, zeekDNSFields, line, !jsonLines)
 }
 
 // WriteCSVHeaderless writes records in seed 003's layout (see WriteCSV) without the header line:
