@@ -604,27 +604,57 @@ func (l *loader) insertRetrying(rs *rowset, sc *sendScratch) error {
 	l.inserts++
 	seq := l.inserts
 	l.mu.Unlock()
+	attempts, err := l.retrying(func() error { return l.insertOnce(rs, sc, seq) }, func() { rs.retried = true })
+	if err != nil && attempts > 0 {
+		return &FileError{Path: l.filesOf(rs), Err: fmt.Errorf("clickhouse %s: INSERT of %d rows failed after %d attempts: %w",
+			l.s.cfg, rs.n, attempts, redact(err, l.s.cfg.Password))}
+	}
+	return err
+}
+
+// retrying runs op, again after a doubling backoff while it fails with a retryable error, up to
+// Retries more times; before each retry it calls again (when not nil). It returns how many
+// attempts failed with err, or 0 and the context's cause when the load was cancelled.
+func (l *loader) retrying(op func() error, again func()) (int, error) {
 	wait := l.opts.Backoff
 	for attempt := 0; ; attempt++ {
-		err := l.insertOnce(rs, sc, seq)
+		err := op()
 		if err == nil {
-			return nil
+			return 0, nil
 		}
 		if cerr := l.ctx.Err(); cerr != nil {
-			return context.Cause(l.ctx)
+			return 0, context.Cause(l.ctx)
 		}
 		if attempt >= l.opts.Retries || !retryable(err) {
-			return &FileError{Path: l.filesOf(rs), Err: fmt.Errorf("clickhouse %s: INSERT of %d rows failed after %d attempts: %w",
-				l.s.cfg, rs.n, attempt+1, redact(err, l.s.cfg.Password))}
+			return attempt + 1, err
 		}
-		rs.retried = true
+		if again != nil {
+			again()
+		}
 		select {
 		case <-time.After(wait):
 		case <-l.ctx.Done():
-			return context.Cause(l.ctx)
+			return 0, context.Cause(l.ctx)
 		}
 		wait *= 2
 	}
+}
+
+// commitError names the files of a commit whose bookkeeping (row count, manifest) failed.
+func (l *loader) commitError(files []*pendingFile, what string, attempts int, err error) error {
+	if attempts == 0 {
+		return err // cancelled
+	}
+	names := make([]string, 0, min(len(files), 3))
+	for _, f := range files[:min(len(files), 3)] {
+		names = append(names, f.in.name)
+	}
+	path := strings.Join(names, ", ")
+	if len(files) > 3 {
+		path += fmt.Sprintf(" (and %d more files)", len(files)-3)
+	}
+	return &FileError{Path: path, Err: fmt.Errorf("clickhouse %s: %s failed after %d attempts: %w; not committed, run load again",
+		l.s.cfg, what, attempts, redact(err, l.s.cfg.Password))}
 }
 
 func (l *loader) insertOnce(rs *rowset, sc *sendScratch, seq int) error {
@@ -832,16 +862,10 @@ func (l *loader) commit(files []*pendingFile, sum *LoadSummary) ([]*pendingFile,
 	if len(files) == 0 {
 		return nil, nil
 	}
-	held, err := l.heldRows(files)
-	if err != nil {
-		return nil, err
+	var held map[uint64]int64
+	if n, err := l.retrying(func() (err error) { held, err = l.heldRows(files); return err }, nil); err != nil {
+		return nil, l.commitError(files, "counting the rows loaded", n, err)
 	}
-	q := "INSERT INTO " + l.s.table(manifestTable) + " (hash, load_id, path, format, size, unit, lines, records, rows, skipped, skips, loaded)"
-	b, err := l.s.conn.PrepareBatch(l.ctx, q)
-	if err != nil {
-		return nil, l.ctxErr(l.s.wrap(err, q))
-	}
-	now := time.Now()
 	var ok, bad []*pendingFile
 	for _, f := range files {
 		if held[f.load] != f.rows {
@@ -849,18 +873,11 @@ func (l *loader) commit(files []*pendingFile, sum *LoadSummary) ([]*pendingFile,
 			bad = append(bad, f)
 			continue
 		}
-		skips, _ := json.Marshal(f.stats.Skips)
-		if err := b.Append(f.hash.hash, f.load, f.in.name, f.stats.Format, uint64(f.hash.size), f.stats.Unit,
-			f.stats.Lines, f.stats.Records, f.rows, f.stats.Skipped, string(skips), now); err != nil {
-			b.Abort()
-			return nil, l.s.wrap(err, q)
-		}
 		ok = append(ok, f)
 	}
-	if b.Rows() == 0 {
-		b.Abort()
-	} else if err := b.Send(); err != nil {
-		return nil, l.ctxErr(l.s.wrap(err, q))
+	// A manifest row written twice by a retry is harmless: the manifest is read as a set.
+	if n, err := l.retrying(func() error { return l.writeManifest(ok) }, nil); err != nil {
+		return nil, l.commitError(ok, "writing the manifest", n, err)
 	}
 	for _, f := range ok {
 		r := &sum.Files[f.result]
@@ -870,6 +887,31 @@ func (l *loader) commit(files []*pendingFile, sum *LoadSummary) ([]*pendingFile,
 		}
 	}
 	return bad, nil
+}
+
+// writeManifest writes the manifest rows that commit files.
+func (l *loader) writeManifest(files []*pendingFile) error {
+	if len(files) == 0 {
+		return nil
+	}
+	q := "INSERT INTO " + l.s.table(manifestTable) + " (hash, load_id, path, format, size, unit, lines, records, rows, skipped, skips, loaded)"
+	b, err := l.s.conn.PrepareBatch(l.ctx, q)
+	if err != nil {
+		return l.ctxErr(l.s.wrap(err, q))
+	}
+	now := time.Now()
+	for _, f := range files {
+		skips, _ := json.Marshal(f.stats.Skips)
+		if err := b.Append(f.hash.hash, f.load, f.in.name, f.stats.Format, uint64(f.hash.size), f.stats.Unit,
+			f.stats.Lines, f.stats.Records, f.rows, f.stats.Skipped, string(skips), now); err != nil {
+			b.Abort()
+			return l.s.wrap(err, q)
+		}
+	}
+	if err := b.Send(); err != nil {
+		return l.ctxErr(l.s.wrap(err, q))
+	}
+	return nil
 }
 
 // heldRows counts the rows the server holds per attempt, reading only the days the files cover.
