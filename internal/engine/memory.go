@@ -21,11 +21,13 @@ const maxNames = 16
 type addr16 = [16]byte
 
 // pairKey4 is the key of an IPv4 pair: a third of pairKey's bytes to hash and compare, for the
-// common case.
+// common case. The always-zero pad fills the struct's last byte, so the key has no padding and
+// compares as 12 plain bytes rather than field by field.
 type pairKey4 struct {
 	src, dst [4]byte
 	dport    uint16
 	proto    uint8
+	pad      uint8
 }
 
 // pairKey is the map key of a pair: fixed-size and pointer-free, so maps of millions of pairs
@@ -34,6 +36,7 @@ type pairKey struct {
 	src, dst addr16
 	dport    uint16
 	proto    uint8
+	pad      uint8 // as in pairKey4
 }
 
 // entry is a flow as a worker hands it to a partition: fixed-size, pointer-free, copied in
@@ -105,13 +108,13 @@ func (a *Aggregator) startParts() {
 		a.free = make(chan *batch, 8*n*n)
 		for range n {
 			p := &partition{
-				in:       make(chan *batch, 8),
-				pairIdx4: make(map[pairKey4]int32, 1<<12),
-				pairIdx:  make(map[pairKey]int32, 1<<8),
-				hosts:    make(map[addr16]*hostAcc, 1<<8),
-				names:    make(map[addr16][]string),
-				first:    1<<63 - 1,
-				last:     -1 << 63,
+				in:      make(chan *batch, 8),
+				pairs4:  newPairTable(1 << 12),
+				pairIdx: make(map[pairKey]int32, 1<<8),
+				hosts:   make(map[addr16]*hostAcc, 1<<8),
+				names:   make(map[addr16][]string),
+				first:   1<<63 - 1,
+				last:    -1 << 63,
 			}
 			a.parts = append(a.parts, p)
 			a.wg.Add(1)
@@ -203,14 +206,14 @@ func (s *Shard) flush() {
 
 // partition owns the aggregates of the sources hashed to it; only its goroutine touches them.
 type partition struct {
-	in       chan *batch
-	pairIdx4 map[pairKey4]int32
-	pairIdx  map[pairKey]int32
-	chunks   [][]Pair
-	npairs   int32
-	hosts    map[addr16]*hostAcc
-	names    map[addr16][]string
-	dns      map[dnsKey]*dnsAcc
+	in      chan *batch
+	pairs4  *pairTable // IPv4 pairs
+	pairIdx map[pairKey]int32
+	chunks  [][]Pair
+	npairs  int32
+	hosts   map[addr16]*hostAcc
+	names   map[addr16][]string
+	dns     map[dnsKey]*dnsAcc
 	// eventTags are tags of application events (IDS alerts) keyed by the pair they name; they
 	// join their pair when the partition finishes, or are counted as orphans.
 	eventTags   map[pairKey][]string
@@ -219,18 +222,30 @@ type partition struct {
 	fields      FieldSet
 	flows       int64
 	sorted      []*Pair // set by finish
+	touched     uint32  // see touch
 }
 
 func (p *partition) run(free chan *batch) {
-	var idx []int32
+	var (
+		idx  []int32
+		keys []pairKey4
+		hs   []uint64
+	)
 	for b := range p.in {
-		// Two passes: every lookup first, then every update. Each pass is a run of independent
-		// cache misses the CPU can overlap, where one pass of lookup-then-update per flow waits
-		// for each miss in turn.
+		// Passes over the batch, each a run of independent cache misses the CPU overlaps, where
+		// one pass of lookup-then-update per flow would wait for each miss in turn: hash every
+		// key and load its table slot, look every pair up, load every pair, then update.
+		keys = keys[:0]
+		for i := range b.flows {
+			keys = append(keys, key4(&b.flows[i])) // IPv6 flows get a zero key, only prefetched
+		}
+		hs = slices.Grow(hs[:0], len(keys))[:len(keys)]
+		p.touched += uint32(p.pairs4.prefetch(keys, hs))
 		idx = idx[:0]
 		for i := range b.flows {
-			idx = append(idx, p.index(&b.flows[i]))
+			idx = append(idx, p.index(&b.flows[i], &keys[i], hs[i]))
 		}
+		p.touch(idx)
 		for i := range b.flows {
 			p.update(idx[i], &b.flows[i])
 		}
@@ -245,6 +260,20 @@ func (p *partition) run(free chan *batch) {
 	p.finish()
 }
 
+// touch loads, for each pair of a batch, the cache lines update will write: the pair's first
+// line and the tail of its timestamp set. The loop is small and its iterations independent, so
+// the CPU keeps many of these misses in flight at once; update then finds them in cache.
+func (p *partition) touch(idx []int32) {
+	var s uint32
+	for _, i := range idx {
+		pr := p.pair(i)
+		if n := len(pr.Times); n > 0 {
+			s += pr.Times[n-1]
+		}
+	}
+	p.touched += s // kept, so the compiler cannot drop the loads
+}
+
 // finish runs in the partition's goroutine once input ends, so partitions finalise in parallel:
 // it compacts every pair's timestamp set and sorts the partition's pairs.
 func (p *partition) finish() {
@@ -256,7 +285,7 @@ func (p *partition) finish() {
 		pr.compacted = 0 // aggregation bookkeeping: a finished Pair holds only its data
 		p.sorted[i] = pr
 	}
-	p.pairIdx, p.pairIdx4 = nil, nil // no longer needed; free them before the sort
+	p.pairIdx, p.pairs4 = nil, nil // no longer needed; free them before the sort
 	slices.SortFunc(p.sorted, comparePairs)
 	for _, h := range p.hosts {
 		h.flush()
@@ -287,7 +316,8 @@ func (p *partition) addEvent(ev *event) {
 		bytesOut: r.BytesOut, bytesIn: r.BytesIn, pktsOut: r.PktsOut, pktsIn: r.PktsIn,
 		dport: r.DstPort, proto: r.Proto, action: r.Action,
 	}
-	i := p.index(&e)
+	k4 := key4(&e)
+	i := p.index(&e, &k4, p.pairs4.hash(&k4))
 	p.update(i, &e)
 	if len(ev.tags) > 0 {
 		pr := p.pair(i)
@@ -306,7 +336,8 @@ func (p *partition) attachEventTags() {
 			ok bool
 		)
 		if is4(&k.src) && is4(&k.dst) {
-			i, ok = p.pairIdx4[pairKey4{src: [4]byte(k.src[12:]), dst: [4]byte(k.dst[12:]), dport: k.dport, proto: k.proto}]
+			k4 := pairKey4{src: [4]byte(k.src[12:]), dst: [4]byte(k.dst[12:]), dport: k.dport, proto: k.proto}
+			i, ok = p.pairs4.get(&k4, p.pairs4.hash(&k4))
 		} else {
 			i, ok = p.pairIdx[k]
 		}
@@ -322,22 +353,25 @@ func (p *partition) attachEventTags() {
 	p.eventTags = nil
 }
 
-// add folds one flow into its pair and its source host. It allocates only for a new pair or
-// host, or to grow a pair's timestamp set.
-func (p *partition) add(e *entry) { p.update(p.index(e), e) }
+// key4 is the flow's IPv4 pair key, or the zero key for an IPv6 flow.
+func key4(e *entry) pairKey4 {
+	if !is4(&e.src) || !is4(&e.dst) {
+		return pairKey4{}
+	}
+	return pairKey4{src: [4]byte(e.src[12:]), dst: [4]byte(e.dst[12:]), dport: e.dport, proto: e.proto}
+}
 
-// index returns the flow's pair, creating it if new.
-func (p *partition) index(e *entry) int32 {
+// index returns the flow's pair, creating it if new; k4 and h are its IPv4 key and the key's
+// hash (ignored for IPv6 flows).
+func (p *partition) index(e *entry, k4 *pairKey4, h uint64) int32 {
 	var (
 		i  int32
 		ok bool
-		k4 pairKey4
 		k  pairKey
 	)
 	v4 := is4(&e.src) && is4(&e.dst)
 	if v4 {
-		k4 = pairKey4{src: [4]byte(e.src[12:]), dst: [4]byte(e.dst[12:]), dport: e.dport, proto: e.proto}
-		i, ok = p.pairIdx4[k4]
+		i, ok = p.pairs4.get(k4, h)
 	} else {
 		k = pairKey{src: e.src, dst: e.dst, dport: e.dport, proto: e.proto}
 		i, ok = p.pairIdx[k]
@@ -349,7 +383,7 @@ func (p *partition) index(e *entry) int32 {
 			p.chunks = append(p.chunks, make([]Pair, chunkSize))
 		}
 		if v4 {
-			p.pairIdx4[k4] = i
+			p.pairs4.put(k4, h, i)
 		} else {
 			p.pairIdx[k] = i
 		}
@@ -370,8 +404,10 @@ func (p *partition) update(i int32, e *entry) {
 	}
 	pr.BytesOut += e.bytesOut
 	pr.BytesIn += e.bytesIn
-	pr.PktsOut += e.pktsOut
-	pr.PktsIn += e.pktsIn
+	if e.pktsOut|e.pktsIn != 0 { // keeps the pair's second cache line untouched for logs without packets
+		pr.PktsOut += e.pktsOut
+		pr.PktsIn += e.pktsIn
+	}
 	pr.First = min(pr.First, e.time)
 	pr.Last = max(pr.Last, e.time)
 	if e.dur > 0 {
@@ -437,16 +473,26 @@ func floorDiv(a, b int64) int64 {
 
 // addTime appends a second unless it repeats the last one; the set is sorted and deduplicated
 // whenever it has doubled since the last time, so unsorted input stays bounded by the distinct
-// seconds, not the flows.
+// seconds, not the flows. The common case reads only Times' header, in the pair's first cache
+// line: the other bookkeeping is consulted when the backing array is full (a capped set is kept
+// full by compactTimes' Clip).
 func (p *Pair) addTime(sec uint32) {
 	n := len(p.Times)
-	if p.TimesCapped || (n > 0 && p.Times[n-1] == sec) {
+	if n > 0 && p.Times[n-1] == sec {
 		return
 	}
-	p.Times = append(p.Times, sec)
-	if len(p.Times) >= 2*int(p.compacted)+1024 {
-		p.compactTimes()
+	if n == cap(p.Times) {
+		if p.TimesCapped {
+			return
+		}
+		if n >= 2*int(p.compacted)+1024 {
+			p.compactTimes()
+			if p.TimesCapped || (len(p.Times) > 0 && p.Times[len(p.Times)-1] == sec) {
+				return
+			}
+		}
 	}
+	p.Times = append(p.Times, sec)
 }
 
 func (p *Pair) compactTimes() {
@@ -738,6 +784,17 @@ func (m *Memory) Apply(scope *netscope.Scope) {
 		}
 		return &m.hosts[i]
 	}
+	// The responder side of every pair, per destination in order of first appearance: one map
+	// lookup per pair, and one scope lookup per destination rather than per pair.
+	type responder struct {
+		addr       netip.Addr
+		internal   bool
+		prevalence int // internal sources that contact it
+		connsIn    int64
+		sent, recv uint64
+	}
+	var dsts []responder
+	dstIdx := make(map[netip.Addr]int32)
 	ports := map[uint16]struct{}{}
 	for start := 0; start < len(m.pairs); {
 		src := m.pairs[start].Src
@@ -756,22 +813,30 @@ func (m *Memory) Apply(scope *netscope.Scope) {
 		var sent, recv, extSent, extRecv uint64
 		for i := start; i < end; i++ {
 			p := m.pairs[i]
+			j, ok := dstIdx[p.Dst]
+			if !ok {
+				j = int32(len(dsts))
+				dstIdx[p.Dst] = j
+				dsts = append(dsts, responder{addr: p.Dst, internal: scope.Contains(p.Dst)})
+			}
+			d := &dsts[j]
+			d.connsIn += p.Count
+			d.sent += p.BytesIn
+			d.recv += p.BytesOut
 			ports[p.DstPort] = struct{}{}
-			newDst := i == start || m.pairs[i-1].Dst != p.Dst
-			dstInternal := scope.Contains(p.Dst)
-			if newDst {
+			if i == start || m.pairs[i-1].Dst != p.Dst { // pairs of a source come sorted by destination
 				peers++
-				if !dstInternal {
+				if !d.internal {
 					extPeers++
 				}
 				if srcInternal {
-					m.prevalence[p.Dst]++
+					d.prevalence++
 				}
 			}
 			connsOut += p.Count
 			sent += p.BytesOut
 			recv += p.BytesIn
-			if !dstInternal {
+			if !d.internal {
 				extConns += p.Count
 				extSent += p.BytesOut
 				extRecv += p.BytesIn
@@ -784,13 +849,15 @@ func (m *Memory) Apply(scope *netscope.Scope) {
 		h.Peers, h.ExtPeers, h.DstPorts = peers, extPeers, len(ports)
 		start = end
 	}
-	// Responder side, after every originator exists, so pointers into m.hosts stay valid.
-	for i := range m.pairs {
-		p := m.pairs[i]
-		d := host(p.Dst)
-		d.ConnsIn += p.Count
-		d.BytesSent += p.BytesIn
-		d.BytesReceived += p.BytesOut
+	for i := range dsts {
+		d := &dsts[i]
+		h := host(d.addr)
+		h.ConnsIn += d.connsIn
+		h.BytesSent += d.sent
+		h.BytesReceived += d.recv
+		if d.prevalence > 0 {
+			m.prevalence[d.addr] = d.prevalence
+		}
 	}
 }
 

@@ -20,25 +20,27 @@ const MaxPairTimes = 1 << 17
 
 // Pair aggregates every flow from Src to Dst on one destination port and protocol.
 type Pair struct {
-	Src, Dst netip.Addr
-	DstPort  uint16
-	Proto    uint8
-
+	// The fields every flow updates come first and fill one 64-byte cache line (the chunks pairs
+	// are stored in are page-aligned and a Pair is three lines), so folding a flow into a pair
+	// the CPU does not have cached costs one memory fetch for the pair, not three.
 	Count             int64 // flows
-	Blocked           int64 // flows a firewall blocked
 	BytesOut, BytesIn uint64
-	PktsOut, PktsIn   uint64
 	First, Last       int64 // Unix ns of the first and last flow start
-	DurationTotal     int64 // ns, summed over flows that have a duration
-	DurationMax       int64
 	// Times holds the distinct Unix seconds at which flows started, sorted ascending.
-	Times       []uint32
-	TimesCapped bool
+	Times []uint32
+
+	PktsOut, PktsIn uint64
+	Blocked         int64 // flows a firewall blocked
+	DurationTotal   int64 // ns, summed over flows that have a duration
+	DurationMax     int64
+	TimesCapped     bool
+	DstPort         uint16
+	Proto           uint8
+	compacted       int32 // len(Times) at the last sort, while aggregating
+	Src, Dst        netip.Addr
 	// Tags are the distinct markers seen on the pair's flows, sorted, at most MaxPairTags:
 	// protocols recognised in payloads ("stratum:login") and IDS alerts ("alert:ET POLICY ...").
 	Tags []string
-
-	compacted int32 // len(Times) at the last sort, while aggregating
 }
 
 // Host aggregates one address over all its flows. Counters ending in Out are for flows the host
