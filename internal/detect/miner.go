@@ -87,6 +87,7 @@ func Miners(v engine.View, cfg MinerConfig) ([]Finding, []Note) {
 	// Per destination, once: the pool names it answers to and whether its port use can count.
 	type verdict struct {
 		names, pools []string
+		prevalence   int  // internal hosts that contact it
 		rare         bool // few internal hosts share it
 	}
 	verdicts := map[netip.Addr]*verdict{}
@@ -108,7 +109,8 @@ func Miners(v engine.View, cfg MinerConfig) ([]Finding, []Note) {
 		}
 		vd := verdicts[p.Dst]
 		if vd == nil {
-			vd = &verdict{rare: float64(v.Prevalence(p.Dst))/float64(internal) <= cfg.MaxPortPrevalence}
+			prev := v.Prevalence(p.Dst)
+			vd = &verdict{prevalence: prev, rare: float64(prev)/float64(internal) <= cfg.MaxPortPrevalence}
 			for _, n := range v.Names(p.Dst) {
 				anyNames = true
 				if pool := pools().Match(n); pool != "" {
@@ -133,7 +135,7 @@ func Miners(v engine.View, cfg MinerConfig) ([]Finding, []Note) {
 			h.portConns += p.Count
 			h.portPeers[peerString(p.Dst, p.DstPort)] += p.Count
 		}
-		if len(vd.names) == 0 && v.Prevalence(p.Dst) <= 2 {
+		if len(vd.names) == 0 && vd.prevalence <= 2 {
 			if rate, ok := minerLike(p, v.Fields().Volumes); ok {
 				h := get(p.Src)
 				h.steadyConns += p.Count
