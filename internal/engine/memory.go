@@ -2,6 +2,7 @@ package engine
 
 import (
 	"cmp"
+	"encoding/binary"
 	"iter"
 	"net/netip"
 	"runtime"
@@ -278,27 +279,76 @@ func (p *partition) touch(idx []int32) {
 // it compacts every pair's timestamp set and sorts the partition's pairs.
 func (p *partition) finish() {
 	p.attachEventTags()
-	p.sorted = make([]*Pair, p.npairs)
+	p.pairIdx, p.pairs4 = nil, nil // no longer needed; free them before the sort
+	order := make([]pairOrder, p.npairs)
 	for i := range p.npairs {
 		pr := p.pair(i)
 		pr.compactTimes()
 		pr.compacted = 0 // aggregation bookkeeping: a finished Pair holds only its data
-		p.sorted[i] = pr
+		order[i] = orderOf(pr, i)
 	}
-	p.pairIdx, p.pairs4 = nil, nil // no longer needed; free them before the sort
-	slices.SortFunc(p.sorted, comparePairs)
+	slices.SortFunc(order, comparePairOrder)
 	// Lay the pairs out in sorted order: every detector walks all of them in that order, and
 	// walking memory in address order lets the CPU fetch ahead, where pairs left in order of first
 	// appearance cost a cache miss each, in each detector.
-	flat := make([]Pair, len(p.sorted))
-	for i, pr := range p.sorted {
-		flat[i] = *pr
-		p.sorted[i] = &flat[i]
+	flat := make([]Pair, len(order))
+	p.sorted = make([]*Pair, len(order))
+	for j, o := range order {
+		flat[j] = *p.pair(o.idx)
+		p.sorted[j] = &flat[j]
 	}
 	p.chunks = nil
 	for _, h := range p.hosts {
 		h.flush()
 	}
+}
+
+// pairOrder is a pair's sort key, as comparePairs orders pairs, in plain integers beside the
+// pair's index: sorting these sorts a partition's pairs without reaching into each pair at
+// every comparison (a cache miss each): half the time for 500k pairs (135 ms vs 260 ms).
+type pairOrder struct {
+	srcHi, srcLo, dstHi, dstLo uint64
+	fam                        uint8  // 2 if the source is IPv6, +1 if the destination is: IPv4 sorts first
+	portProto                  uint32 // DstPort<<8 | Proto
+	idx                        int32
+}
+
+func orderOf(p *Pair, idx int32) pairOrder {
+	s, d := p.Src.As16(), p.Dst.As16()
+	o := pairOrder{
+		srcHi: binary.BigEndian.Uint64(s[:8]), srcLo: binary.BigEndian.Uint64(s[8:]),
+		dstHi: binary.BigEndian.Uint64(d[:8]), dstLo: binary.BigEndian.Uint64(d[8:]),
+		portProto: uint32(p.DstPort)<<8 | uint32(p.Proto), idx: idx,
+	}
+	if !p.Src.Is4() {
+		o.fam |= 2
+	}
+	if !p.Dst.Is4() {
+		o.fam |= 1
+	}
+	return o
+}
+
+func comparePairOrder(x, y pairOrder) int {
+	if x.fam>>1 != y.fam>>1 {
+		return cmp.Compare(x.fam>>1, y.fam>>1)
+	}
+	if x.srcHi != y.srcHi {
+		return cmp.Compare(x.srcHi, y.srcHi)
+	}
+	if x.srcLo != y.srcLo {
+		return cmp.Compare(x.srcLo, y.srcLo)
+	}
+	if x.fam != y.fam {
+		return cmp.Compare(x.fam, y.fam)
+	}
+	if x.dstHi != y.dstHi {
+		return cmp.Compare(x.dstHi, y.dstHi)
+	}
+	if x.dstLo != y.dstLo {
+		return cmp.Compare(x.dstLo, y.dstLo)
+	}
+	return cmp.Compare(x.portProto, y.portProto)
 }
 
 func (p *partition) pair(i int32) *Pair { return &p.chunks[i/chunkSize][i%chunkSize] }
