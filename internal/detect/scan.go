@@ -78,6 +78,7 @@ type scanTarget struct {
 	probe      bool // at most MaxProbeFlows flows
 	blocked    bool
 	dark       bool
+	reply      bool // UDP to a client's ephemeral port: an answer to its request (see Scans)
 }
 
 // scanHit is the strongest pattern of one kind for one source.
@@ -130,7 +131,14 @@ type scanHit struct {
 //     minutes for days counts as much as a burst.
 //
 // Receivers are never scanners: only the pairs a host originated are read. Multicast, broadcast
-// and the host itself are skipped. A host gets one finding, the flagged kind with the most
+// and the host itself are skipped. UDP to a port ≥ 32768 (the ephemeral ranges of Linux, 32768–
+// 60999, and IANA/Windows, 49152–65535) of a host that itself originates flows, on two ports
+// or more, is left out of the vertical and slow counts: that is a service answering a client's
+// requests the log shows as other flows (SSDP devices answer an M-SEARCH sent to
+// 239.255.255.250 from port 1900 to the searcher's source port: one "flow" per reply, hundreds
+// of ports of one host a day), not probes. A scan of one host that includes its low ports is
+// still counted, and so is a sweep's single random high port on a client. Horizontal counts
+// keep them all (one high port across many hosts is a sweep). A host gets one finding, the flagged kind with the most
 // unanswered targets (horizontal and vertical before slow); Evidence has every kind's count.
 //
 // Score = 0.6 + 0.2·min(1, log10(W/threshold)) + 0.15·U/N (the last term only when replies or a
@@ -172,9 +180,21 @@ func Scans(v engine.View, cfg ScanConfig) ([]Finding, []Note) {
 		}
 		return d
 	}
+	clientCache := map[netip.Addr]bool{}
+	isClient := func(a netip.Addr) bool {
+		c, ok := clientCache[a]
+		if !ok {
+			h, found := v.Host(a)
+			c = found && h.ConnsOut > 0
+			clientCache[a] = c
+		}
+		return c
+	}
 	var (
 		out     []Finding
 		targets []scanTarget
+		probes  []scanTarget // targets without replies to clients, for vertical and slow
+		replies = map[netip.Addr]int{}
 	)
 	for h := range v.Hosts() {
 		if !h.Internal || h.ConnsOut == 0 {
@@ -188,6 +208,9 @@ func Scans(v engine.View, cfg ScanConfig) ([]Finding, []Note) {
 			t := scanTarget{dst: p.Dst, first: scanFloorDiv(p.First, 1e9), dport: p.DstPort, proto: p.Proto,
 				external: !scope.Contains(p.Dst), probe: p.Count <= cfg.MaxProbeFlows,
 				blocked: p.Blocked > 0 && 2*p.Blocked >= p.Count}
+			if p.Proto == flow.ProtoUDP && p.DstPort >= scanEphemeralMin {
+				t.reply = isClient(p.Dst)
+			}
 			if !t.external && r.replies != scanRepliesBytes {
 				t.dark = isDark(p.Dst)
 			}
@@ -201,8 +224,20 @@ func Scans(v engine.View, cfg ScanConfig) ([]Finding, []Note) {
 		if len(targets) < min(cfg.MinHosts, cfg.MinHostsExternal, cfg.MinPorts, cfg.MinSlowTargets) {
 			continue
 		}
-		vt := r.vertical(targets) // groups targets by destination, as slow needs
-		sl := r.slow(targets)
+		clear(replies)
+		for _, t := range targets {
+			if t.reply {
+				replies[t.dst]++
+			}
+		}
+		probes = probes[:0]
+		for _, t := range targets {
+			if !t.reply || replies[t.dst] < 2 { // one high port of a client is as likely a probe
+				probes = append(probes, t)
+			}
+		}
+		vt := r.vertical(probes) // groups targets by destination, as slow needs
+		sl := r.slow(probes)
 		hz := r.horizontal(targets)
 		var best scanHit
 		for _, c := range [...]scanHit{hz, vt, sl} {
@@ -240,6 +275,9 @@ func scanBetter(a, b scanHit) bool {
 	}
 	return max(a.unanswered, a.windowMax) > max(b.unanswered, b.windowMax)
 }
+
+// scanEphemeralMin is the lowest port of the operating systems' ephemeral (client) port ranges.
+const scanEphemeralMin = 32768
 
 // scanBroadcast reports the IPv4 limited broadcast address.
 func scanBroadcast(a netip.Addr) bool {

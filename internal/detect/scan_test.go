@@ -278,6 +278,33 @@ func TestScans(t *testing.T) {
 			n.conn(c, "10.0.3.8", 9100, int64(i))
 		}
 	}, want{"10.0.0.15", "horizontal", "30 hosts"}, want{"10.0.0.16", "horizontal", "30 hosts"}, want{"10.0.0.17", "horizontal", "30 hosts"})
+	// Look-alike (Slips test6, a real capture): a TV answers a phone's SSDP M-SEARCH, sent to
+	// 239.255.255.250, from port 1900 to the phone's source port, one reply flow every few
+	// minutes for a day: hundreds of unanswered UDP "probes" to high ports of one host.
+	ssdp := func(n *scanNet) {
+		n.live("10.0.3.9") // the phone originates traffic: it is a client
+		rng := rand.New(rand.NewPCG(9, 9))
+		for i := range 430 {
+			n.flow("10.0.0.18", "10.0.3.9", uint16(32768+rng.IntN(28000)), flow.ProtoUDP, int64(i*200), 4056, 0, time.Second, flow.ActionPass)
+		}
+	}
+	for _, in := range all {
+		f("ssdp replies", in, ssdp, want{"10.0.0.18", "", ""})
+	}
+	// Planted: a UDP scan of every port of one live host, its ephemeral range included: the low
+	// ports are still probes.
+	f("udp full range", scanInputFull, func(n *scanNet) {
+		n.live("10.0.3.10")
+		for p := range 2000 {
+			n.flow("10.0.0.19", "10.0.3.10", uint16(1+p*32), flow.ProtoUDP, int64(p)/10, 40, 0, 0, flow.ActionPass)
+		}
+	}, want{"10.0.0.19", "vertical", "vertical scan of 10.0.3.10"})
+	// Planted: high UDP ports of an address that never originates anything are still probes.
+	f("udp high ports of dark host", scanInputFull, func(n *scanNet) {
+		for p := range 60 {
+			n.flow("10.0.0.20", "10.0.3.11", uint16(40000+p), flow.ProtoUDP, int64(p), 40, 0, 0, flow.ActionPass)
+		}
+	}, want{"10.0.0.20", "vertical", "vertical scan of 10.0.3.11"})
 	// Bare filterlog lines: no timestamps, counted over the whole input.
 	f("bare", scanInputBare, horizontal, want{"10.0.0.5", "horizontal", "60 hosts"})
 	// Empty input.

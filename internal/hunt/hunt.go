@@ -100,6 +100,13 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 	var allowNote []detect.Note
+	// Multicast and broadcast address the local network, not one host: device discovery (SSDP,
+	// mDNS, LLMNR, NetBIOS, DHCP) calls them on a timer from every host. Kept, they read as
+	// external beacons and talkers; no detector looks for a compromise in them.
+	if pairs, flows := view.Exclude(func(dst netip.Addr, _ []string) bool { return isGroupAddr(dst) }); pairs > 0 {
+		allowNote = append(allowNote, detect.Note{Detector: "scope", Text: fmt.Sprintf(
+			"%d flows (%d host pairs) to multicast and broadcast addresses (device discovery: SSDP, mDNS, LLMNR, NetBIOS, DHCP) set aside: they address the local network, not a host", flows, pairs)})
+	}
 	if len(o.AllowLists) > 0 {
 		lists, err := readAllowLists(o.AllowLists)
 		if err != nil {
@@ -185,6 +192,11 @@ type UsageError struct{ Err error }
 
 func (e *UsageError) Error() string { return e.Err.Error() }
 func (e *UsageError) Unwrap() error { return e.Err }
+
+// isGroupAddr reports multicast addresses and the IPv4 limited broadcast.
+func isGroupAddr(a netip.Addr) bool {
+	return a.IsMulticast() || a == netip.AddrFrom4([4]byte{255, 255, 255, 255})
+}
 
 func joinMax(s []string, n int) string {
 	if len(s) > n {
