@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -183,5 +184,54 @@ func TestOrphanAlertsNoted(t *testing.T) {
 	joined := strings.Join(texts, "\n")
 	if !strings.Contains(joined, "1 IDS alert signatures name flows that are not in the input") || !strings.Contains(joined, "192.168.1.5") {
 		t.Errorf("alert notes %q: want the orphan counted and 192.168.1.5's uncovered alert named", texts)
+	}
+}
+
+// TestGroupAddressesSetAside: device discovery to multicast and broadcast addresses runs on a
+// timer from every host; it is set aside with a note, so it is neither a beacon nor external
+// traffic, while a real beacon beside it is still found.
+func TestGroupAddressesSetAside(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("ts,src,dst,sport,dport,proto,bytes\n")
+	t0 := int64(1_700_000_000)
+	for i := range int64(1440) { // a day
+		for h := 1; h <= 6; h++ {
+			src := "10.0.0." + strconv.Itoa(h)
+			b.WriteString(strconv.FormatInt(t0+i*60+int64(h), 10) + "," + src + ",239.255.255.250,50000,1900,udp,160\n")
+			if i%5 == 0 {
+				b.WriteString(strconv.FormatInt(t0+i*60+int64(h), 10) + "," + src + ",255.255.255.255,68,67,udp,300\n")
+				b.WriteString(strconv.FormatInt(t0+i*60+int64(h)+7, 10) + "," + src + ",224.0.0.251,5353,5353,udp,90\n")
+			}
+		}
+		b.WriteString(strconv.FormatInt(t0+i*60+30, 10) + ",10.0.0.1,203.0.113.9,51000,8443,tcp,700\n")
+	}
+	path := filepath.Join(t.TempDir(), "flows.csv")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(context.Background(), Options{Paths: []string{path}, Internal: []string{"10.0.0.0/24"}, Detect: detect.Defaults()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var beacons []string
+	for _, h := range res.Report.Hosts {
+		for _, f := range h.Findings {
+			if f.Flagged && f.Category == detect.Beacon {
+				beacons = append(beacons, h.Addr.String()+" "+strings.Join(f.Peers, " "))
+			}
+		}
+	}
+	if len(beacons) != 1 || beacons[0] != "10.0.0.1 203.0.113.9:8443" {
+		t.Errorf("beacons %q, want only 10.0.0.1 to 203.0.113.9:8443", beacons)
+	}
+	noted := false
+	for _, n := range res.Report.Notes {
+		noted = noted || n.Detector == "scope" && strings.Contains(n.Text, strconv.Itoa(6*(1440+2*288))+" flows (18 host pairs) to multicast and broadcast")
+	}
+	if !noted {
+		t.Errorf("no note counting the multicast and broadcast flows set aside: %+v", res.Report.Notes)
+	}
+	if h, ok := res.View.Host(netip.MustParseAddr("10.0.0.1")); !ok || h.ExtConns != 1440 || h.ExtPeers != 1 {
+		t.Errorf("10.0.0.1 = %+v, want 1,440 external connections to 1 peer: discovery is not external traffic", h)
 	}
 }

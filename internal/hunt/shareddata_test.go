@@ -121,7 +121,10 @@ func TestSlipsPortScans(t *testing.T) {
 // 122.248.234.231:8760 every 1,153 s (19 min 13 s) with 768 bytes and never an answer, 50 times
 // over a day with beats missed, which the flow timestamps show (checked with a script over the
 // flow events). The 745 IDS alerts are inbound scans and reputation hits on that server: no
-// finding covers them, and the note says so.
+// finding covers them, and the note says so. Nothing else is flagged: 192.168.1.132 answers the
+// server's SSDP searches (sent to 239.255.255.250:1900) from port 1900 to its source ports, 432
+// reply flows to high ports over the day (checked in the flow events: src_port 1900, 12
+// packets, nothing back), which is not a scan; and the multicast searches are not a beacon.
 func TestSlipsEveBeacon(t *testing.T) {
 	path := filepath.Join(sharedData(t, "slips"), "test6.eve.json.gz")
 	res, err := Run(context.Background(), Options{Paths: []string{path}, Internal: []string{"192.168.1.0/24"}, Detect: detect.Defaults()})
@@ -138,6 +141,20 @@ func TestSlipsEveBeacon(t *testing.T) {
 	}
 	if beacon == nil {
 		t.Fatalf("no beacon from 192.168.1.129 to 122.248.234.231:8760 in %+v", res.Report.Hosts)
+	}
+	var flagged []string
+	for _, h := range res.Report.Hosts {
+		for _, f := range h.Findings {
+			if f.Flagged {
+				flagged = append(flagged, h.Addr.String()+" "+f.Category)
+			}
+		}
+	}
+	if !slices.Equal(flagged, []string{"192.168.1.129 beacon"}) {
+		t.Errorf("flagged %v, want only 192.168.1.129's beacon", flagged)
+	}
+	if slices.ContainsFunc(beacon.Peers, func(p string) bool { return strings.HasPrefix(p, "239.") || strings.HasPrefix(p, "255.") }) {
+		t.Errorf("beacon peers %v include multicast or broadcast addresses", beacon.Peers)
 	}
 	period, _ := beacon.Evidence["period_seconds"].(float64)
 	jitter, _ := beacon.Evidence["jitter_seconds"].(float64)
