@@ -32,11 +32,15 @@ type OffHoursConfig struct {
 	MinFlows int `yaml:"min_flows"`
 	// MaxPrevalence: only destinations at most this many internal hosts use are rare.
 	MaxPrevalence int `yaml:"max_prevalence"`
+	// MinHosts is how many internal hosts with external traffic the network needs before a
+	// destination few of them use means anything, and before its diurnal curve is an office's
+	// day rather than one machine's habits. Below it, findings are candidates only.
+	MinHosts int `yaml:"min_hosts"`
 }
 
 // DefaultOffHours returns the default off-hours thresholds.
 func DefaultOffHours() OffHoursConfig {
-	return OffHoursConfig{WorkStart: 7, WorkEnd: 19, LearnHours: true, ShoulderHours: 1, MinShare: 0.9, MaxHostShare: 0.5, MinFlows: 3, MaxPrevalence: 2}
+	return OffHoursConfig{WorkStart: 7, WorkEnd: 19, LearnHours: true, ShoulderHours: 1, MinShare: 0.9, MaxHostShare: 0.5, MinFlows: 3, MaxPrevalence: 2, MinHosts: 5}
 }
 
 // OffHoursActivity flags internal hosts whose traffic to a rare external destination happens almost
@@ -52,6 +56,11 @@ func DefaultOffHours() OffHoursConfig {
 // ≤ 10 min, MAD of gaps ≤ 20 % of it, over ≥ 15 flows) is the beacon detector's: it is left out here, so a
 // beacon whose bursts happen to fall at night is not reported twice.
 // Score = min(0.9, 0.6 + 0.3·(s(h,d) − s(h))).
+//
+// Rarity needs a network: with fewer than MinHosts internal hosts talking outside (a capture of
+// one workstation), every destination is one "no other host uses" and the curve is one user's
+// day, so working hours are not learned and findings are returned unflagged with score ≤ 0.25,
+// and a Note says so.
 func OffHoursActivity(v engine.View, cfg OffHoursConfig) ([]Finding, []Note) {
 	loc, err := time.LoadLocation(cfg.Location)
 	if err != nil {
@@ -63,7 +72,18 @@ func OffHoursActivity(v engine.View, cfg OffHoursConfig) ([]Finding, []Note) {
 	scope := v.Scope()
 	offset := func(unix int64) int { _, off := time.Unix(unix, 0).In(loc).Zone(); return off }
 	var notes []Note
-	if cfg.LearnHours {
+	talkers := 0
+	for h := range v.Hosts() {
+		if h.Internal && h.ExtConns > 0 {
+			talkers++
+		}
+	}
+	enough := talkers >= cfg.MinHosts
+	if !enough {
+		notes = append(notes, Note{OffHours, fmt.Sprintf("%d internal host(s) talk to external addresses, %d are needed to tell rare destinations "+
+			"and an office day: using %02d:00-%02d:00 and flagging nothing (candidates with --all)", talkers, cfg.MinHosts, cfg.WorkStart, cfg.WorkEnd)})
+	}
+	if cfg.LearnHours && enough {
 		var curve [24]uint64
 		for h := range v.Hosts() {
 			if h.Internal {
@@ -118,8 +138,12 @@ func OffHoursActivity(v engine.View, cfg OffHoursConfig) ([]Finding, []Note) {
 			for _, p := range ports {
 				peers = append(peers, peerString(dst, p))
 			}
-			out = append(out, Finding{Host: h.Addr, Category: OffHours, Score: math.Min(0.9, 0.6+0.3*(share-hostShare)),
-				Flagged: true, Peers: peers,
+			score := math.Min(0.9, 0.6+0.3*(share-hostShare))
+			if !enough {
+				score = math.Min(score, 0.25)
+			}
+			out = append(out, Finding{Host: h.Addr, Category: OffHours, Score: score,
+				Flagged: enough, Peers: peers,
 				Reason: fmt.Sprintf("%d flows to %s, a destination %s, %.0f%% of them outside %02d:00-%02d:00, when %.0f%% of the host's own traffic is",
 					len(times), dst, usedBy(v.Prevalence(dst)), 100*share, offStart, offEnd, 100*hostShare),
 				Evidence: map[string]any{"flows": len(times), "off_hours_share": finite(share), "host_off_hours_share": finite(hostShare),

@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -71,6 +72,28 @@ func TestOffHours(t *testing.T) {
 	f("one visit", func(n *exNet) {
 		n.add("10.0.0.17", "198.51.100.50", 443, night(0, 2, 0), time.Second, 2, 900)
 	}, map[string]bool{})
+}
+
+// TestOffHoursOneHost: a capture of one workstation (sdft/012 is one) has no network to say what
+// is rare: its night-only destination is a candidate, not a finding, and a note says why.
+func TestOffHoursOneHost(t *testing.T) {
+	n := &exNet{}
+	for d := range 2 {
+		day := exDay0.Add(time.Duration(d) * 24 * time.Hour)
+		for s := range 60 {
+			n.add("10.0.0.15", fmt.Sprintf("93.184.0.%d", s), 443, day.Add(9*time.Hour+time.Duration(s*7)*time.Minute), time.Second, 3, 1500)
+		}
+		for _, m := range []int{5, 47, 130, 171} {
+			n.add("10.0.0.15", "198.51.100.20", 443, day.Add(time.Hour+time.Duration(m)*time.Minute), time.Second, 1, 5000)
+		}
+	}
+	fs, notes := OffHoursActivity(n.view(t), DefaultOffHours())
+	if len(fs) != 1 || fs[0].Flagged || fs[0].Score > 0.25 || fs[0].Peers[0] != "198.51.100.20:443" {
+		t.Errorf("findings %+v: want one unflagged candidate for 198.51.100.20:443 scored at most 0.25", fs)
+	}
+	if len(notes) != 1 || !strings.Contains(notes[0].Text, "1 internal host(s) talk to external addresses, 5 are needed") {
+		t.Errorf("notes %+v: want the too-few-hosts note only (no learned hours)", notes)
+	}
 }
 
 func TestOffHoursNoTimes(t *testing.T) {
