@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/flowhunt/flowhunt/internal/engine"
+	"github.com/flowhunt/flowhunt/internal/flow"
 )
 
 // BeaconConfig tunes the beacon detector. Beacons documents what each threshold decides.
@@ -103,6 +104,8 @@ func DefaultBeacon() BeaconConfig {
 //   - not chunked bulk transfer: mean bytes sent per connection < MaxBytesPerConn (when byte
 //     counts are transfer sizes) and mean duration < MaxDurationRatio × period (when durations
 //     are known). An upload cut into 90 s pieces every 95 s is regular, and exfil's business;
+//   - not clock synchronisation: requests to udp/123 averaging 48-68 bytes are NTP polls
+//     (see ntpPolls), periodic by design, and need no network to be recognised as shared;
 //   - it persists: hours ≥ MinHoursOfDay or coverage ≥ MinCoverage. This keeps scheduled jobs
 //     out when sizes and durations are missing (firewall logs): a nightly backup in 40 chunks
 //     every 85 s is perfectly regular, but at 02:00, one or two hours of the day however many
@@ -188,7 +191,7 @@ type beaconSeries struct {
 	flagged   bool
 	candidate bool
 	why       string // the rule a candidate failed
-	bulk      string // why the series looks like chunked bulk transfer, or ""
+	routine   string // why the series is regular by nature (chunked bulk transfer, clock sync), or ""
 	score     float64
 	pivotFrom netip.Addr // the confirmed host a pivot finding came from
 }
@@ -353,7 +356,7 @@ func (b *beaconRun) source(src netip.Addr) {
 // the timestamps can resolve, with jitter within MaxJitter, and not bulk transfer.
 func (b *beaconRun) regular(s *beaconSeries, minGaps int) bool {
 	return s.t.gapsInBurst >= minGaps && s.t.period >= b.cfg.MinPeriodSeconds &&
-		s.t.madRatio <= b.cfg.MaxJitter && s.bulk == ""
+		s.t.madRatio <= b.cfg.MaxJitter && s.routine == ""
 }
 
 // rotations merges the source's regular destinations that share a period into groups and judges
@@ -414,12 +417,30 @@ func (b *beaconRun) measure(s *beaconSeries, pairs []*engine.Pair) {
 		return
 	}
 	meanDur := float64(s.durTotal) / 1e9 / float64(s.flows)
+	meanOut := s.bytesOut / uint64(s.flows)
 	switch {
-	case b.v.Fields().Volumes && s.bytesOut/uint64(s.flows) >= b.cfg.MaxBytesPerConn:
-		s.bulk = fmt.Sprintf("%s sent per connection on average: chunked bulk transfer", humanBytes(s.bytesOut/uint64(s.flows)))
+	case b.v.Fields().Volumes && meanOut >= b.cfg.MaxBytesPerConn:
+		s.routine = fmt.Sprintf("%s sent per connection on average: chunked bulk transfer", humanBytes(meanOut))
 	case b.v.Fields().Duration && meanDur >= b.cfg.MaxDurationRatio*s.t.period:
-		s.bulk = fmt.Sprintf("connections last %.0f s of every %.0f s on average: back-to-back transfer", meanDur, s.t.period)
+		s.routine = fmt.Sprintf("connections last %.0f s of every %.0f s on average: back-to-back transfer", meanDur, s.t.period)
+	case ntpPolls(pairs, meanOut):
+		s.routine = fmt.Sprintf("%d-byte requests to udp/123 every %s: a clock synchronising over NTP, periodic by design", meanOut, beaconSeconds(s.t.period))
 	}
+}
+
+// ntpPolls reports a series of NTP client requests: every pair UDP to port 123 and the mean
+// request 48 to 68 bytes of payload (the 48-byte NTP header, plus at most a 20-byte MAC). NTP
+// clients poll on a timer by design (ntpd every 64-1024 s, systemd-timesyncd up to every 2048
+// s), so even one server whose clock sync prevalence cannot excuse is not a beacon. A C2
+// channel on udp/123 with other sizes is judged as usual; sizes unknown (a firewall log) are
+// not taken as NTP.
+func ntpPolls(pairs []*engine.Pair, meanOut uint64) bool {
+	for _, p := range pairs {
+		if p.Proto != flow.ProtoUDP || p.DstPort != 123 {
+			return false
+		}
+	}
+	return meanOut >= 48 && meanOut <= 68
 }
 
 // setPeers names a series' destinations as "ip:port", each with the port of its busiest pair.
@@ -602,8 +623,8 @@ func (b *beaconRun) judge(s *beaconSeries) {
 		s.why = fmt.Sprintf("gaps vary by %.0f %% of the period (MAD), more than %.0f %%", 100*t.madRatio, 100*c.MaxJitter)
 	case math.Abs(t.skew) > c.MaxSkew:
 		s.why = fmt.Sprintf("gaps are lopsided (Bowley skewness %.2f, limit %.2f)", t.skew, c.MaxSkew)
-	case s.bulk != "":
-		s.why = s.bulk
+	case s.routine != "":
+		s.why = s.routine
 	case t.hoursOfDay < c.MinHoursOfDay && t.coverage < c.MinCoverage:
 		s.why = fmt.Sprintf("active in only %s of the day and %.0f %% of the window: a one-off or a job at a fixed hour, not a persistent timer",
 			beaconPlural(t.hoursOfDay, "hour"), 100*t.coverage)

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -254,6 +255,24 @@ func TestBeacons(t *testing.T) {
 			n.conn(t, "10.0.0.17", "198.51.100.15", []uint16{443, 8443}[i%2], 300, 0)
 		}
 	}, []string{"10.0.0.17"}, period(600))
+	// Look-alike (RITA's missing_host data, a real capture): systemd-timesyncd on a lone server
+	// polls ntp.ubuntu.com every 2,048 s with 48-byte requests; no other host shares the server,
+	// so prevalence cannot excuse it. Regular by design: a candidate naming NTP, not a beacon.
+	ntp := func(src, dst string, bytes uint64) func(n *bcNet) {
+		return func(n *bcNet) {
+			for t := bcStart; t.Before(bcStart.Add(4 * day)); t = t.Add(2048 * time.Second) {
+				n.recs = append(n.recs, flow.Record{Time: t.UnixNano(), Src: netip.MustParseAddr(src), Dst: netip.MustParseAddr(dst),
+					SrcPort: 40000, DstPort: 123, Proto: flow.ProtoUDP, BytesOut: bytes, BytesIn: 48, PktsOut: 1, PktsIn: 1})
+			}
+		}
+	}
+	f("ntp polls", ntp("10.0.0.19", "91.189.91.157", 48), nil, func(t *testing.T, fs map[string]Finding) {
+		if g := fs["10.0.0.19"]; g.Flagged || !strings.Contains(g.Reason, "clock synchronising over NTP") {
+			t.Errorf("ntp polls: %+v, want an unflagged candidate naming NTP", g)
+		}
+	})
+	// Planted: C2 hiding on udp/123, with 400-byte check-ins no NTP request has.
+	f("c2 on udp/123", ntp("10.0.0.20", "198.51.100.18", 400), []string{"10.0.0.20"}, period(2048))
 }
 
 // TestBeaconPivot: a destination that beacons is C2, and other hosts calling it the same way are
@@ -635,7 +654,7 @@ func TestBeaconJudge(t *testing.T) {
 	f("jittery", func(s *beaconSeries) { s.t.madRatio = 0.25 }, false, true)
 	f("random", func(s *beaconSeries) { s.t.madRatio = 0.69 }, false, false)
 	f("lopsided", func(s *beaconSeries) { s.t.skew = -0.6 }, false, true)
-	f("bulk", func(s *beaconSeries) { s.bulk = "60 MB per connection" }, false, true)
+	f("bulk", func(s *beaconSeries) { s.routine = "60 MB per connection" }, false, true)
 	f("fixed hour", func(s *beaconSeries) { s.t.coverage, s.t.hoursOfDay = 0.04, 3 }, false, true)
 	f("four hours", func(s *beaconSeries) { s.t.coverage, s.t.hoursOfDay = 0.04, 4 }, true, false)
 }
