@@ -608,9 +608,9 @@ func (r *scanRun) finding(host netip.Addr, best, hz, vt, sl scanHit) Finding {
 			if best.unanswered > 1 && best.last > best.first {
 				gap := float64(best.last-best.first) / float64(best.unanswered-1)
 				if gap < 10 {
-					// Fast, but over more hosts or ports than one window holds (external
-					// targets, whose threshold is higher): a scan, not a slow one.
-					kind = "scan"
+					// Fast, but spread over more hosts and ports than one port's or one
+					// host's window holds: a scan, not a slow one.
+					kind = "multi-port sweep"
 					every = fmt.Sprintf(" (one every %.1f s)", gap)
 				} else {
 					every = fmt.Sprintf(" (one every %s)", scanSpanText(int64(gap)))

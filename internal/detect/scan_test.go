@@ -278,6 +278,14 @@ func TestScans(t *testing.T) {
 			n.conn(c, "10.0.3.8", 9100, int64(i))
 		}
 	}, want{"10.0.0.15", "horizontal", "30 hosts"}, want{"10.0.0.16", "horizontal", "30 hosts"}, want{"10.0.0.17", "horizontal", "30 hosts"})
+	// Planted (Slips test4, a real capture): 135 external hosts, each on one of 28 ports, in
+	// 3 minutes: too few per port or per host for a window, too fast to call slow.
+	f("multi-port sweep", scanInputFull, func(n *scanNet) {
+		n.conn("10.0.0.21", "93.1.1.1", 443, 0)
+		for i := range 135 {
+			n.probe("10.0.0.21", fmt.Sprintf("45.%d.%d.9", i/200, i%200), uint16(20+i%28), int64(i)*7/5)
+		}
+	}, want{"10.0.0.21", "slow", "multi-port sweep: 135 unanswered probes to 135 hosts on 28 ports over 3 min (one every 1.4 s)"})
 	// Look-alike (Slips test6, a real capture): a TV answers a phone's SSDP M-SEARCH, sent to
 	// 239.255.255.250, from port 1900 to the phone's source port, one reply flow every few
 	// minutes for a day: hundreds of unanswered UDP "probes" to high ports of one host.
