@@ -205,6 +205,10 @@ func Table(w io.Writer, r Result) error {
 			fmt.Fprintf(w, "%s wrongly flagged: %v\n", row.Category, row.Wrong)
 		}
 	}
-	fmt.Fprintf(w, "benign look-alikes flagged: %d %v\n", len(r.LookAlikesFlagged), r.LookAlikesFlagged)
+	if len(r.LookAlikesFlagged) == 0 {
+		fmt.Fprintln(w, "benign look-alikes flagged: 0")
+	} else {
+		fmt.Fprintf(w, "benign look-alikes flagged: %d %v\n", len(r.LookAlikesFlagged), r.LookAlikesFlagged)
+	}
 	return nil
 }
