@@ -106,9 +106,10 @@ type scanHit struct {
 //
 // Unanswered: with reply data (Zeek, NetFlow/IPFIX biflows, eve.json) a pair is unanswered when
 // a firewall blocked it (at least half its flows: one blocked probe to a port the host also uses
-// every day does not make the pair a probe) or nothing came back: BytesIn = 0 and PktsIn ≤ Count
-// (at most one packet per attempt, the RST or ICMP error a closed port sends; a connect-and-close
-// health check gets two or more back). With a firewall's verdict only (filterlog) a pass says nothing about an
+// every day does not make the pair a probe) or nothing came back: PktsIn ≤ Count (at most one
+// packet per attempt, the RST a closed port sends; a connect-and-close health check gets two or
+// more back) and, except for TCP, BytesIn = 0 (see scanNoAnswer: NetFlow counts a RST's 40 header
+// bytes, Zeek none). With a firewall's verdict only (filterlog) a pass says nothing about an
 // answer, so unanswered = blocked, or sent to a dark address: internal, never the originator of
 // a flow, contacted by at most DarkMaxPrevalence internal hosts. With neither (plain CSV) only
 // dark addresses count, and a Note says the failure ratio is unavailable.
@@ -215,7 +216,7 @@ func Scans(v engine.View, cfg ScanConfig) ([]Finding, []Note) {
 				t.dark = isDark(p.Dst)
 			}
 			if r.replies == scanRepliesBytes {
-				t.unanswered = t.blocked || (p.BytesIn == 0 && p.PktsIn <= uint64(p.Count))
+				t.unanswered = t.blocked || scanNoAnswer(p)
 			} else {
 				t.unanswered = t.blocked || t.dark
 			}
@@ -274,6 +275,20 @@ func scanBetter(a, b scanHit) bool {
 		return b.kind == "slow"
 	}
 	return max(a.unanswered, a.windowMax) > max(b.unanswered, b.windowMax)
+}
+
+// scanNoAnswer reports a pair whose attempts got nothing back but, at most, one packet each: for
+// TCP the RST of a closed port or the SYN-ACK of a half-open probe, whatever its byte count (Zeek
+// counts payload bytes, 0 for a RST; NetFlow and Suricata count IP bytes, 40 and up); for other
+// protocols no byte at all. Two packets or more per attempt is a conversation.
+func scanNoAnswer(p *engine.Pair) bool {
+	if p.PktsIn > uint64(p.Count) {
+		return false
+	}
+	if p.Proto == flow.ProtoTCP && p.PktsIn > 0 {
+		return true
+	}
+	return p.BytesIn == 0
 }
 
 // scanEphemeralMin is the lowest port of the operating systems' ephemeral (client) port ranges.
