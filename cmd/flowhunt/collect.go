@@ -358,7 +358,7 @@ func (c *collector) write(fail func()) error {
 }
 
 // collectHeader names the CSV columns so that the CSV reader maps every one of them.
-const collectHeader = "ts,duration,src,dst,sport,dport,proto,bytes_out,bytes_in,packets_out,packets_in,action\n"
+const collectHeader = "ts,duration,src,dst,sport,dport,proto,bytes_out,bytes_in,packets_out,packets_in,action,reply\n"
 
 // flowFile is one period's output: written as partial, renamed to final when finished.
 type flowFile struct {
@@ -485,7 +485,10 @@ func appendFlowCSV(b []byte, r *flow.Record) []byte {
 	}
 	b = append(b, ',')
 	b = append(b, r.Action.String()...)
-	return append(b, '\n')
+	if r.Kind == flow.KindReply { // the answer half of a one-way export, already turned round
+		return append(b, ",1\n"...)
+	}
+	return append(b, ",0\n"...)
 }
 
 // appendSeconds writes ns as decimal seconds with the fraction's trailing zeros dropped

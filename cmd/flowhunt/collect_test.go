@@ -443,7 +443,7 @@ func TestCollectNameTaken(t *testing.T) {
 		t.Errorf("names %v, want %v", names, want)
 	}
 	for _, n := range want {
-		if b, err := os.ReadFile(filepath.Join(dir, n)); err != nil || string(b) != collectHeader+"0.000000001,0,10.0.0.1,10.0.0.2,0,0,0,0,0,0,0,\n" {
+		if b, err := os.ReadFile(filepath.Join(dir, n)); err != nil || string(b) != collectHeader+"0.000000001,0,10.0.0.1,10.0.0.2,0,0,0,0,0,0,0,,0\n" {
 			t.Errorf("%s: %q %v", n, b, err)
 		}
 	}
@@ -461,9 +461,13 @@ func TestAppendFlowCSV(t *testing.T) {
 	a, b := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("2001:db8::1")
 	f(flow.Record{Time: 1_763_892_900_123_000_000, Duration: 1_500_000_000, Src: a, Dst: b, SrcPort: 1, DstPort: 2, Proto: 6,
 		BytesOut: 10, BytesIn: 20, PktsOut: 1, PktsIn: 2, Action: flow.ActionBlock},
-		"1763892900.123,1.5,10.0.0.1,2001:db8::1,1,2,tcp,10,20,1,2,block\n")
+		"1763892900.123,1.5,10.0.0.1,2001:db8::1,1,2,tcp,10,20,1,2,block,0\n")
 	f(flow.Record{Time: 1_763_892_900_000_000_001, Src: a, Dst: a, Proto: 115},
-		"1763892900.000000001,0,10.0.0.1,10.0.0.1,0,0,115,0,0,0,0,\n")
+		"1763892900.000000001,0,10.0.0.1,10.0.0.1,0,0,115,0,0,0,0,,0\n")
+	// The answer half of a one-way export, turned round by the decoder: marked, so hunt counts it
+	// as received bytes of its connection and not as another connection.
+	f(flow.Record{Time: 1_763_892_900_000_000_000, Src: a, Dst: b, SrcPort: 40000, DstPort: 53, Proto: 17, BytesIn: 90, PktsIn: 1,
+		Kind: flow.KindReply}, "1763892900,0,10.0.0.1,2001:db8::1,40000,53,udp,0,90,0,1,,1\n")
 }
 
 func BenchmarkAppendFlowCSV(b *testing.B) {
@@ -548,6 +552,12 @@ func nfdumpFlows(t *testing.T, dir string) []string {
 // flowKey renders what collect and nfdump both report of a flow, times in ms; ICMP ports are
 // left out (nfdump 1.7 shows 0/0 for ICMPv6 where the exporter sent type and code).
 func flowKey(r *flow.Record) string {
+	if r.Kind == flow.KindReply { // as exported, before the decoder turned the answer round
+		c := *r
+		c.Src, c.Dst, c.SrcPort, c.DstPort = r.Dst, r.Src, r.DstPort, r.SrcPort
+		c.BytesOut, c.PktsOut, c.BytesIn, c.PktsIn = r.BytesIn, r.PktsIn, 0, 0
+		r = &c
+	}
 	ports := fmt.Sprintf("%d>%d", r.SrcPort, r.DstPort)
 	if r.Proto == flow.ProtoICMP || r.Proto == flow.ProtoICMPv6 {
 		ports = "icmp"

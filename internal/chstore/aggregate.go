@@ -139,12 +139,13 @@ func addr16(b []byte) netip.Addr {
 }
 
 // totals: flow count, span, and the FieldSet flags exactly as the embedded engine sets them —
-// the counter flags from flows (kind 0), the application flags from any stored row.
+// the count from flows (kind 0), the span and counter flags from flows and reply halves (kind 2),
+// the application flags from any stored row.
 func totalsSQL(flows, w string) string {
-	return `SELECT countIf(kind = 0), minIf(ts, kind = 0 AND ts != 0), maxIf(ts, kind = 0 AND ts != 0),
-		countIf(kind = 0 AND ts != 0), countIf(kind = 0 AND dur > 0), countIf(kind = 0 AND bytes_in != 0),
-		countIf(kind = 0 AND (bytes_in != 0 OR pkts_in != 0)), countIf(kind = 0 AND (pkts_out > 1 OR bytes_out > 1514)),
-		countIf(kind = 0 AND action != 0), countIf(dns_query != ''), countIf(tls_sni != ''), countIf(http_host != ''),
+	return `SELECT countIf(kind = 0), minIf(ts, kind != 1 AND ts != 0), maxIf(ts, kind != 1 AND ts != 0),
+		countIf(kind != 1 AND ts != 0), countIf(kind != 1 AND dur > 0), countIf(kind != 1 AND bytes_in != 0),
+		countIf(kind != 1 AND (bytes_in != 0 OR pkts_in != 0)), countIf(kind != 1 AND (pkts_out > 1 OR bytes_out > 1514)),
+		countIf(kind != 1 AND action != 0), countIf(dns_query != ''), countIf(tls_sni != ''), countIf(http_host != ''),
 		countIf(payload != 0), countIf(alert != '')
 		FROM ` + flows + ` WHERE ` + w
 }
@@ -167,17 +168,21 @@ func (s *Store) totals(ctx context.Context, b *engine.Builder, flows, w string) 
 	})
 }
 
-// pairs: one row per (src, dst, dport, proto) over flows, with the distinct start seconds sorted
-// and cut to the embedded engine's MaxPairTimes smallest, and the distinct tags of the flows.
+// pairs: one row per (src, dst, dport, proto) over flows and reply halves, with the distinct
+// start seconds sorted and cut to the embedded engine's MaxPairTimes smallest, and the distinct
+// tags of the flows. Replies add counters, times and the longest duration; a pair without flows
+// counts its replies and their durations instead (as engine.Pair's foldReplies does).
 func pairsSQL(flows, w string) string {
-	return fmt.Sprintf(`SELECT src, dst, dport, proto, n, blocked, bytes_o, bytes_i, pkts_o, pkts_i, first_ts, last_ts,
-		dur_total, dur_max, secs[1], arrayStringConcat(arrayMap(x -> toString(x), arrayDifference(arraySlice(secs, 1, %[1]d))), ','),
+	return fmt.Sprintf(`SELECT src, dst, dport, proto, if(n > 0, n, nr), blocked, bytes_o, bytes_i, pkts_o, pkts_i, first_ts, last_ts,
+		if(n > 0, dur_total, dur_total_r), dur_max, secs[1],
+		arrayStringConcat(arrayMap(x -> toString(x), arrayDifference(arraySlice(secs, 1, %[1]d))), ','),
 		length(secs) > %[1]d, flow_tags
-		FROM (SELECT src, dst, dport, proto, count() AS n, countIf(action = 2) AS blocked,
+		FROM (SELECT src, dst, dport, proto, countIf(kind = 0) AS n, countIf(kind = 2) AS nr, countIf(kind = 0 AND action = 2) AS blocked,
 			sum(bytes_out) AS bytes_o, sum(bytes_in) AS bytes_i, sum(pkts_out) AS pkts_o, sum(pkts_in) AS pkts_i,
-			min(ts) AS first_ts, max(ts) AS last_ts, sumIf(dur, dur > 0) AS dur_total, maxIf(dur, dur > 0) AS dur_max,
+			min(ts) AS first_ts, max(ts) AS last_ts, sumIf(dur, kind = 0 AND dur > 0) AS dur_total,
+			sumIf(dur, kind = 2 AND dur > 0) AS dur_total_r, maxIf(dur, dur > 0) AS dur_max,
 			arraySort(groupUniqArray(%[2]s)) AS secs, arraySort(groupUniqArrayArray(tags)) AS flow_tags
-			FROM %[3]s WHERE kind = 0 AND %[4]s
+			FROM %[3]s WHERE kind != 1 AND %[4]s
 			GROUP BY src, dst, dport, proto)`, engine.MaxPairTimes, secondSQL, flows, w)
 }
 
@@ -312,7 +317,7 @@ func (s *Store) dns(ctx context.Context, b *engine.Builder, flows, w string) err
 // them to the pair or counts them as orphans.
 func eventTagsSQL(flows, w string) string {
 	return fmt.Sprintf(`SELECT src, dst, dport, proto, arraySort(groupUniqArrayArray(tags)) FROM %s
-		WHERE kind != 0 AND length(tags) > 0 AND %s GROUP BY src, dst, dport, proto`, flows, w)
+		WHERE kind = 1 AND length(tags) > 0 AND %s GROUP BY src, dst, dport, proto`, flows, w)
 }
 
 func (s *Store) eventTags(ctx context.Context, b *engine.Builder, flows, w string) error {

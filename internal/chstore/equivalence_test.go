@@ -377,3 +377,60 @@ func TestRange(t *testing.T) {
 		t.Errorf("range %v..%v, embedded vs clickhouse:\n%s", r.From, r.To, strings.Join(d, "\n"))
 	}
 }
+
+// TestEquivalenceReplies: answer halves of one-way exports (flow.KindReply, as flowhunt collect
+// writes them) fold into their pairs alike in both engines: counters and times added, no
+// connection counted, and a pair known only from answers counting those.
+func TestEquivalenceReplies(t *testing.T) {
+	serverURL(t)
+	var b strings.Builder
+	b.WriteString("ts,duration,src,dst,sport,dport,proto,bytes_out,bytes_in,packets_out,packets_in,action,reply\n")
+	for i := range 300 {
+		ts := 1_700_000_000 + int64(i)*37
+		client := fmt.Sprintf("10.0.%d.%d", i%3, 1+i%40)
+		fmt.Fprintf(&b, "%d,%d.5,%s,93.184.216.%d,%d,443,tcp,%d,0,%d,0,pass,0\n", ts, i%7, client, i%5, 40000+i, 300+i, 3+i%4)
+		if i%4 != 3 { // a quarter of the answers were not exported
+			fmt.Fprintf(&b, "%d,%d.25,%s,93.184.216.%d,%d,443,tcp,0,%d,0,%d,pass,1\n", ts, i%5, client, i%5, 40000+i, 9000+i, 7+i%3)
+		}
+		if i%10 == 0 { // answers whose requests were not exported: a pair of its own
+			fmt.Fprintf(&b, "%d,0.002,%s,8.8.8.8,%d,53,udp,0,%d,0,1,,1\n", ts+1, client, 50000+i, 90+i%9)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "collected.csv")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, lay := range layouts {
+		t.Run(lay.name, func(t *testing.T) {
+			s := testStore(t, lay.cluster)
+			ctx := context.Background()
+			if _, err := s.Load(ctx, []string{path}, LoadOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			want, _ := embedded(t, []string{path}, ingest.Options{})
+			got, _, err := s.Aggregate(ctx, Range{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			scope := netscope.Default()
+			want.Apply(scope)
+			got.Apply(scope)
+			if d := engine.Diff(want, got); len(d) > 0 {
+				t.Errorf("embedded vs clickhouse:\n%s", strings.Join(d, "\n"))
+			}
+			if got.Flows() != 300 {
+				t.Errorf("flows %d, want the 300 requests", got.Flows())
+			}
+			var answers, answerBytes int64
+			for p := range got.Pairs() {
+				if p.DstPort == 53 {
+					answers += p.Count
+					answerBytes += int64(p.BytesIn)
+				}
+			}
+			if answers != 30 || answerBytes < 30*90 {
+				t.Errorf("answer-only pairs count %d connections and %d bytes in, want their 30 answers and bytes", answers, answerBytes)
+			}
+		})
+	}
+}

@@ -28,8 +28,9 @@ const (
 // column is one column of the flows table: the INSERT names them all, in this order.
 type column struct{ name, typ string }
 
-// flowColumns is the flows table. One row per record: flows (kind 0) and application events
-// (kind 1: DNS, TLS, HTTP metadata and IDS alerts whose connection is logged elsewhere).
+// flowColumns is the flows table. One row per record: flows (kind 0), application events
+// (kind 1: DNS, TLS, HTTP metadata and IDS alerts whose connection is logged elsewhere) and the
+// answer halves of one-way exports (kind 2, flow.KindReply).
 // Addresses are IPv4-mapped FixedString(16), times Unix ns (Int64) with a Date for partitioning;
 // payload bytes are not stored, only whether there were any and the tags found in them
 // (engine.RecordTags). load_id says which load attempt wrote the row: queries read only rows

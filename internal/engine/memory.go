@@ -49,6 +49,7 @@ type entry struct {
 	dport                              uint16
 	proto                              uint8
 	action                             flow.Action
+	reply                              bool // flow.KindReply
 }
 
 const (
@@ -187,7 +188,7 @@ func (s *Shard) Add(r *flow.Record) {
 		b.flows = append(b.flows, entry{
 			time: r.Time, dur: r.Duration, src: src, dst: r.Dst.As16(),
 			bytesOut: r.BytesOut, bytesIn: r.BytesIn, pktsOut: r.PktsOut, pktsIn: r.PktsIn,
-			dport: r.DstPort, proto: r.Proto, action: r.Action,
+			dport: r.DstPort, proto: r.Proto, action: r.Action, reply: r.Kind == flow.KindReply,
 		})
 	}
 	if len(b.flows)+len(b.events) >= batchSize {
@@ -284,6 +285,7 @@ func (p *partition) finish() {
 	for i := range p.npairs {
 		pr := p.pair(i)
 		pr.compactTimes()
+		pr.foldReplies()
 		pr.compacted = 0 // aggregation bookkeeping: a finished Pair holds only its data
 		order[i] = orderOf(pr, i)
 	}
@@ -373,7 +375,7 @@ func (p *partition) addEvent(ev *event) {
 	e := entry{
 		time: r.Time, dur: r.Duration, src: r.Src.As16(), dst: r.Dst.As16(),
 		bytesOut: r.BytesOut, bytesIn: r.BytesIn, pktsOut: r.PktsOut, pktsIn: r.PktsIn,
-		dport: r.DstPort, proto: r.Proto, action: r.Action,
+		dport: r.DstPort, proto: r.Proto, action: r.Action, reply: r.Kind == flow.KindReply,
 	}
 	k4 := key4(&e)
 	i := p.index(&e, &k4, p.pairs4.hash(&k4))
@@ -455,8 +457,12 @@ func (p *partition) index(e *entry, k4 *pairKey4, h uint64) int32 {
 
 // update folds one flow into pair i and its source host.
 func (p *partition) update(i int32, e *entry) {
-	p.flows++
 	pr := p.pair(i)
+	if e.reply {
+		p.updateReply(pr, e)
+		return
+	}
+	p.flows++
 	pr.Count++
 	if e.action == flow.ActionBlock {
 		pr.Blocked++
@@ -474,6 +480,24 @@ func (p *partition) update(i int32, e *entry) {
 		pr.DurationMax = max(pr.DurationMax, e.dur)
 		p.fields.Duration = true
 	}
+	p.noteFields(e)
+	pr.addTime(unixSecond(e.time))
+
+	h := p.hosts[e.src]
+	if h == nil {
+		h = &hostAcc{}
+		p.hosts[e.src] = h
+	}
+	hour := floorDiv(e.time, 3600e9)
+	if h.curFlows != 0 && h.curHour != hour {
+		h.flush()
+	}
+	h.curHour = hour
+	h.curFlows++
+}
+
+// noteFields records what the input carries, and the span, from one flow or reply.
+func (p *partition) noteFields(e *entry) {
 	if e.time != 0 { // lines without a time (bare filterlog) must not pull the span to 1970
 		p.first = min(p.first, e.time)
 		p.last = max(p.last, e.time)
@@ -491,19 +515,27 @@ func (p *partition) update(i int32, e *entry) {
 	if e.action != flow.ActionUnknown {
 		p.fields.Action = true
 	}
-	pr.addTime(unixSecond(e.time))
+}
 
-	h := p.hosts[e.src]
-	if h == nil {
-		h = &hostAcc{}
-		p.hosts[e.src] = h
+// updateReply folds the answer half of a connection (flow.KindReply) into its pair: bytes and
+// packets received, times and span, but no connection, no blocked count and no hourly activity
+// of the client. Its duration waits in replyDur for pairs whose requests were never logged
+// (see finish).
+func (p *partition) updateReply(pr *Pair, e *entry) {
+	pr.replies++
+	pr.BytesOut += e.bytesOut
+	pr.BytesIn += e.bytesIn
+	pr.PktsOut += e.pktsOut
+	pr.PktsIn += e.pktsIn
+	pr.First = min(pr.First, e.time)
+	pr.Last = max(pr.Last, e.time)
+	if e.dur > 0 {
+		pr.replyDur += e.dur
+		pr.DurationMax = max(pr.DurationMax, e.dur)
+		p.fields.Duration = true
 	}
-	hour := floorDiv(e.time, 3600e9)
-	if h.curFlows != 0 && h.curHour != hour {
-		h.flush()
-	}
-	h.curHour = hour
-	h.curFlows++
+	p.noteFields(e)
+	pr.addTime(unixSecond(e.time))
 }
 
 var v4InV6Prefix = [12]byte{10: 0xff, 11: 0xff}
@@ -991,3 +1023,13 @@ func (m *Memory) AddNames(a netip.Addr, names ...string) {
 }
 
 var _ View = (*Memory)(nil)
+
+// foldReplies ends a pair's aggregation of reply halves (flow.KindReply): a pair whose requests
+// were logged keeps their count and durations; one seen only through answers (the export missed
+// the requests, or the capture began mid-connection) counts its answers as its connections.
+func (p *Pair) foldReplies() {
+	if p.Count == 0 {
+		p.Count, p.DurationTotal = p.replies, p.replyDur
+	}
+	p.replies, p.replyDur = 0, 0
+}

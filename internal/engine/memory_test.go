@@ -137,6 +137,31 @@ func TestPairAggregation(t *testing.T) {
 		BytesOut: 1110, BytesIn: 2220, PktsOut: 111, PktsIn: 222, First: ns(10), Last: ns(30),
 		DurationTotal: 10e9, DurationMax: 7e9, Times: ts(10, 20, 25, 30)}})
 
+	// One-way exports: the answer halves (already turned round by the reader) add received bytes,
+	// packets and times to their connection's pair, not connections; a pair known only from its
+	// answers counts them as its connections, with their durations.
+	reply := func(r flow.Record, in, pkts uint64, dur int64) flow.Record {
+		r.Kind, r.BytesIn, r.PktsIn, r.Duration = flow.KindReply, in, pkts, dur
+		return r
+	}
+	f("reply halves join their connections", []flow.Record{
+		with(fl("10.0.0.1", "1.2.3.4", 443, tcp, 10), func(r *flow.Record) { r.BytesOut, r.PktsOut, r.Duration, r.Action = 500, 5, 2e9, flow.ActionBlock }),
+		reply(fl("10.0.0.1", "1.2.3.4", 443, tcp, 10), 9000, 8, 3e9),
+		with(fl("10.0.0.1", "1.2.3.4", 443, tcp, 40), func(r *flow.Record) { r.BytesOut, r.PktsOut, r.Duration = 700, 6, 1e9 }),
+		reply(fl("10.0.0.1", "1.2.3.4", 443, tcp, 41), 100, 1, 0),
+		reply(fl("10.0.0.1", "5.6.7.8", 53, udp, 50), 90, 1, 1e6),
+		reply(fl("10.0.0.1", "5.6.7.8", 53, udp, 60), 95, 1, 2e6),
+	}, []Pair{
+		{Src: ip("10.0.0.1"), Dst: ip("1.2.3.4"), DstPort: 443, Proto: tcp, Count: 2, Blocked: 1,
+			BytesOut: 1200, BytesIn: 9100, PktsOut: 11, PktsIn: 9, First: ns(10), Last: ns(41),
+			DurationTotal: 3e9, DurationMax: 3e9, Times: ts(10, 40, 41)},
+		{Src: ip("10.0.0.1"), Dst: ip("5.6.7.8"), DstPort: 53, Proto: udp, Count: 2,
+			BytesIn: 185, PktsIn: 2, First: ns(50), Last: ns(60), DurationTotal: 3e6, DurationMax: 2e6, Times: ts(50, 60)},
+	})
+	if m := mergeRR([]flow.Record{reply(fl("10.0.0.1", "5.6.7.8", 53, udp, 50), 90, 1, 0), fl("10.0.0.1", "5.6.7.8", 53, udp, 51)}, 1); m.Flows() != 1 {
+		t.Errorf("Flows() = %d with one request and one reply, want 1", m.Flows())
+	}
+
 	f("dst port differs: two pairs, sorted by port", []flow.Record{
 		fl("10.0.0.1", "1.2.3.4", 443, tcp, 1),
 		fl("10.0.0.1", "1.2.3.4", 80, tcp, 2),

@@ -37,6 +37,8 @@ type Pair struct {
 	DstPort         uint16
 	Proto           uint8
 	compacted       int32 // len(Times) at the last sort, while aggregating
+	replies         int64 // flow.KindReply records folded in, while aggregating
+	replyDur        int64 // their summed durations, ns
 	Src, Dst        netip.Addr
 	// Tags are the distinct markers seen on the pair's flows, sorted, at most MaxPairTags:
 	// protocols recognised in payloads ("stratum:login") and IDS alerts ("alert:ET POLICY ...").

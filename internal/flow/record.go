@@ -12,6 +12,7 @@ const (
 	ProtoTCP    uint8 = 6
 	ProtoUDP    uint8 = 17
 	ProtoICMPv6 uint8 = 58
+	ProtoSCTP   uint8 = 132
 )
 
 // Action is what a firewall did with the packet or flow, when the format says.
@@ -50,6 +51,11 @@ type Kind uint8
 const (
 	KindFlow  Kind = iota // a connection, packet or flow: counted in aggregates
 	KindEvent             // application metadata only (Zeek dns/ssl/http logs)
+	// KindReply is the answer half of a connection that a one-way export (NetFlow v5/v9, IPFIX
+	// without reverse counters) logs as a record of its own, already turned round: Src is the
+	// client, and its bytes and packets are In. It adds to its connection's pair but is not
+	// another connection; a pair whose requests were never logged counts its replies instead.
+	KindReply
 )
 
 // Record is one normalised flow or event. Byte and packet counters are "out" from the originator

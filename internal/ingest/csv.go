@@ -131,8 +131,9 @@ const (
 	csvHost
 	csvSNI
 	csvUA
-	csvDir // Argus's direction arrow ("->", "<-", "<?>", ...); see the binetflow dialect
-	csvFwd // forwarding status byte (RFC 7270; nfdump's fwd)
+	csvDir   // Argus's direction arrow ("->", "<-", "<?>", ...); see the binetflow dialect
+	csvFwd   // forwarding status byte (RFC 7270; nfdump's fwd)
+	csvReply // 1 when the record is the answer half of a one-way export (flow.KindReply), as collect writes
 	csvNumRoles
 )
 
@@ -144,7 +145,7 @@ var csvRoleNames = [csvNumRoles]string{
 	csvBytes: "bytes", csvBytesTotal: "total_bytes", csvBytesOut: "bytes_out", csvBytesIn: "bytes_in",
 	csvPkts: "packets", csvPktsTotal: "total_packets", csvPktsOut: "packets_out", csvPktsIn: "packets_in",
 	csvAction: "action", csvQuery: "query", csvHost: "host", csvSNI: "sni", csvUA: "ua",
-	csvDir: "dir", csvFwd: "fwd_status",
+	csvDir: "dir", csvFwd: "fwd_status", csvReply: "reply",
 }
 
 // csvSynonyms maps a normalised header name (lower case, without '_', '-', '.' and spaces; see
@@ -202,6 +203,7 @@ var csvSynonyms = func() map[string]csvRole {
 	add(csvSNI, "sni", "server_name", "tls_sni", "tls_server_name", "ssl_server_name")
 	add(csvUA, "ua", "user_agent", "useragent", "http_user_agent")
 	add(csvFwd, "fwd", "fwd_status", "forwarding_status")
+	add(csvReply, "reply", "is_reply")
 	return m
 }()
 
@@ -819,6 +821,7 @@ func (p *csvParser) Parse(sc *Scratch, line []byte, r *flow.Record) error {
 		bOut, bIn, bTotal      uint64
 		pOut, pIn, pTotal      uint64
 		reversed               bool   // Argus Dir points only left: DstAddr originated
+		reply                  bool   // the reply column says flow.KindReply
 		typeCode               []byte // nfdump's ICMP dst port printed as "type.code"
 		reason                 string // what was bad, for badField
 		badValue               []byte
@@ -929,6 +932,15 @@ func (p *csvParser) Parse(sc *Scratch, line []byte, r *flow.Record) error {
 			}
 		case csvDir:
 			reversed = csvArgusReversed(v)
+		case csvReply:
+			switch string(v) {
+			case "1", "true":
+				reply = true
+			case "", "0", "false":
+			default:
+				reason, badValue = "reply flag", v
+				goto bad
+			}
 		case csvQuery:
 			if !csvUnset(v) {
 				r.DNSQuery = string(v)
@@ -948,6 +960,9 @@ func (p *csvParser) Parse(sc *Scratch, line []byte, r *flow.Record) error {
 		}
 	}
 	r.Kind = flow.KindFlow
+	if reply {
+		r.Kind = flow.KindReply
+	}
 	if hasStart {
 		r.Time = start
 	}
@@ -979,6 +994,9 @@ func (p *csvParser) Parse(sc *Scratch, line []byte, r *flow.Record) error {
 	}
 	if reversed {
 		p.turnRound(r)
+	}
+	if p.dialect == csvNfdump {
+		orientReply(r) // nfdump prints NetFlow's one-way records: see orientReply
 	}
 	return nil
 

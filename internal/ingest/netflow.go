@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 
 	"github.com/flowhunt/flowhunt/internal/flow"
 	"github.com/netsampler/goflow2/v2/decoders/netflow"
@@ -161,6 +162,7 @@ func (d *ExportDecoder) decodeV5(exporter netip.AddrPort, payload []byte, emit f
 			r.SrcPort, r.DstPort = v.DstPort>>8, v.DstPort&0xff
 		}
 		r.BytesOut, r.PktsOut = uint64(v.DOctets), uint64(v.DPkts)
+		orientReply(r) // v5 is one-way: an answer joins its connection
 		start := uptimeTime(exportNs, p.SysUptime, v.First)
 		end := uptimeTime(exportNs, p.SysUptime, v.Last)
 		if start < 0 {
@@ -391,6 +393,9 @@ func mapRecord(h *exportHeader, values []netflow.DataField, r *flow.Record) reco
 	}
 	r.BytesOut, r.PktsOut = bestCounter(&f.bytes, &f.hasBytes), bestCounter(&f.pkts, &f.hasPkts)
 	r.BytesIn, r.PktsIn = bestCounter(&f.revBytes, &f.hasRevBytes), bestCounter(&f.revPkts, &f.hasRevPkts)
+	if !slices.Contains(f.hasRevBytes[:], true) && !slices.Contains(f.hasRevPkts[:], true) {
+		orientReply(r) // one direction of a connection: an answer joins its connection
+	}
 	if f.hasStatus {
 		switch f.status >> 6 {
 		case 1:

@@ -183,13 +183,17 @@ func TestNetFlowV5(t *testing.T) {
 		if !res.ok || len(res.skips) != 0 {
 			t.Fatalf("%s: ok=%v skips=%v", name, res.ok, res.skips)
 		}
-		want.Kind = flow.KindFlow
-		checkRecords(t, name, res.recs, []flow.Record{want})
+		checkRecords(t, name, res.recs, []flow.Record{want}) // Kind: flow.KindFlow unless set
 	}
 	// TCP: start 10 s and end 0.5 s before the export (uptime − switched)
 	f("tcp", v5Rec{addr("192.168.1.5"), addr("93.184.216.34"), 51000, 443, 6, 12, 3400, uptime - 10_000, uptime - 500},
 		flow.Record{Time: export - 10e9, Duration: 9.5e9, Src: addr("192.168.1.5"), Dst: addr("93.184.216.34"),
 			SrcPort: 51000, DstPort: 443, Proto: 6, BytesOut: 3400, PktsOut: 12})
+	// The server's answer to that connection, a one-way record of its own: turned round into the
+	// client's pair, its bytes received (orientReply).
+	f("tcp reply", v5Rec{addr("93.184.216.34"), addr("192.168.1.5"), 443, 51000, 6, 30, 41000, uptime - 10_000, uptime - 500},
+		flow.Record{Time: export - 10e9, Duration: 9.5e9, Src: addr("192.168.1.5"), Dst: addr("93.184.216.34"),
+			SrcPort: 51000, DstPort: 443, Proto: 6, BytesIn: 41000, PktsIn: 30, Kind: flow.KindReply})
 	// ICMP: type×256+code in the dst port becomes type/code in the ports (3/1 host unreachable)
 	f("icmp", v5Rec{addr("10.1.1.1"), addr("10.2.2.2"), 0, 3<<8 | 1, 1, 1, 56, uptime, uptime},
 		flow.Record{Time: export, Src: addr("10.1.1.1"), Dst: addr("10.2.2.2"), SrcPort: 3, DstPort: 1, Proto: 1,
@@ -227,7 +231,9 @@ func TestNetFlowV9(t *testing.T) {
 			nfBytes(addr("192.168.1.5"), addr("8.8.8.8"), uint16(40000), uint16(53), uint8(17), uint32(75), uint32(1),
 				uint32(uptime-2000), uint32(uptime-1000), uint8(0x40)),
 			nfBytes(addr("192.168.1.5"), addr("203.0.113.9"), uint16(40001), uint16(22), uint8(6), uint32(120), uint32(2),
-				uint32(uptime-5000), uint32(uptime-5000), uint8(0x82))),
+				uint32(uptime-5000), uint32(uptime-5000), uint8(0x82)),
+			nfBytes(addr("8.8.8.8"), addr("192.168.1.5"), uint16(53), uint16(40000), uint8(17), uint32(91), uint32(1),
+				uint32(uptime-2000), uint32(uptime-1000), uint8(0x40))),
 		dataSet(257,
 			nfBytes(addr("2001:db8::1"), addr("2001:db8::2"), uint16(0), uint16(0), uint8(58), uint64(1<<33), uint64(3),
 				uint32(uptime-3000), uint32(uptime), uint16(128<<8)))))
@@ -241,6 +247,9 @@ func TestNetFlowV9(t *testing.T) {
 		// forwardingStatus 0x82: dropped (reason 2)
 		{Time: export - 5e9, Src: addr("192.168.1.5"), Dst: addr("203.0.113.9"), SrcPort: 40001, DstPort: 22,
 			Proto: 6, Action: flow.ActionBlock, BytesOut: 120, PktsOut: 2},
+		// the resolver's answer to the first, a one-way record: turned round (orientReply)
+		{Time: export - 2e9, Duration: 1e9, Src: addr("192.168.1.5"), Dst: addr("8.8.8.8"), SrcPort: 40000, DstPort: 53,
+			Proto: 17, Action: flow.ActionPass, BytesIn: 91, PktsIn: 1, Kind: flow.KindReply},
 		// ICMPv6 echo request: type 128 code 0 from ICMP_TYPE 32; 8-byte counters
 		{Time: export - 3e9, Duration: 3e9, Src: addr("2001:db8::1"), Dst: addr("2001:db8::2"), SrcPort: 128, DstPort: 0,
 			Proto: 58, BytesOut: 1 << 33, PktsOut: 3},
