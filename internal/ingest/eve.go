@@ -27,7 +27,8 @@ import (
 //   - netflow (KindFlow): Suricata's NetFlow-style output logs each direction of a flow as its
 //     own line, the reply with src and dest swapped. Each line is one unidirectional flow:
 //     netflow.bytes/pkts → BytesOut/PktsOut (BytesIn/PktsIn stay 0), netflow.start/end as for
-//     flow. So a reply half is a flow from the server, as in any NetFlow source.
+//     flow. The reply half is turned round into the client's pair as flow.KindReply, as for
+//     any one-way NetFlow source (see orientReply).
 //   - dns (KindEvent): DNSQuery = the query name, DNSType = its type (rrtype names → numbers,
 //     see eveRRTypes; an unknown name is 0), DNSAnswers = the A and AAAA addresses answered.
 //     The name and type are queries[0].rrname/rrtype (version 3, Suricata 8) or dns.rrname/
@@ -671,7 +672,11 @@ func (p *eveParser) fill(s *eveScan, r *flow.Record) error {
 			return err
 		}
 		r.DNSAnswers = r.DNSAnswers[:0]
-		return p.endpoints(s, r, false, false)
+		if err := p.endpoints(s, r, false, false); err != nil {
+			return err
+		}
+		orientReply(r) // one direction per line: the answer half joins its connection
+		return nil
 	case ekDNS:
 		request := eveIsRequest(eveText(&v[evDNSType]))
 		if request && !p.requests {

@@ -161,11 +161,12 @@ func TestEveLines(t *testing.T) {
 	f(answers, strings.Replace(eveFlowDrop, `"drop"`, `"pass"`, 1), flow.Record{Time: eveUTC(2024, 3, 14, 9, 15, 3, 500_000_000),
 		Src: eveA("203.0.113.9"), Dst: eveA("10.1.2.3"), SrcPort: 4444, DstPort: 23, Proto: flow.ProtoTCP, PktsOut: 1,
 		BytesOut: 60, Action: flow.ActionPass})
-	// netflow: each half is a one-way flow, the reply from the server.
+	// netflow: each half is a one-way flow.
 	f(answers, eveNetflowTS, flow.Record{Time: eveT0, Duration: eveDur, Src: eveA("10.1.2.3"), Dst: eveA("93.184.216.34"),
 		SrcPort: 50000, DstPort: 443, Proto: flow.ProtoTCP, PktsOut: 12, BytesOut: 1500})
-	f(answers, eveNetflowTC, flow.Record{Time: eveT0, Duration: eveDur, Src: eveA("93.184.216.34"), Dst: eveA("10.1.2.3"),
-		SrcPort: 443, DstPort: 50000, Proto: flow.ProtoTCP, PktsOut: 10, BytesOut: 9000})
+	// The reply half, logged server first: turned round into the client's pair (orientReply).
+	f(answers, eveNetflowTC, flow.Record{Time: eveT0, Duration: eveDur, Src: eveA("10.1.2.3"), Dst: eveA("93.184.216.34"),
+		SrcPort: 50000, DstPort: 443, Proto: flow.ProtoTCP, PktsIn: 10, BytesIn: 9000, Kind: flow.KindReply})
 	// dns version 2: the answer carries the lookup (name, type, A records of the answers and
 	// grouped lists, once each); the query too when the file logs no answers.
 	dnsAnswer := flow.Record{Time: eveUTC(2024, 3, 14, 9, 15, 1, 10_000_000), Src: eveA("10.1.2.3"), Dst: eveA("10.1.2.1"),
