@@ -165,16 +165,7 @@ func TestEquivalenceSharedData(t *testing.T) {
 				}
 			}
 			want, _ := embedded(t, paths, ingest.Options{})
-			got, _, err := s.Aggregate(ctx, Range{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			scope := netscope.Default()
-			want.Apply(scope)
-			got.Apply(scope)
-			if d := engine.Diff(want, got); len(d) > 0 {
-				t.Errorf("embedded vs clickhouse on %s:\n%s", data, strings.Join(d, "\n"))
-			}
+			got := compareView(t, s, want)
 			t.Logf("%d files, %d flows, %d pairs compared", len(paths), got.Flows(), len(slices.Collect(got.Pairs())))
 		})
 	}
@@ -408,16 +399,7 @@ func TestEquivalenceReplies(t *testing.T) {
 				t.Fatal(err)
 			}
 			want, _ := embedded(t, []string{path}, ingest.Options{})
-			got, _, err := s.Aggregate(ctx, Range{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			scope := netscope.Default()
-			want.Apply(scope)
-			got.Apply(scope)
-			if d := engine.Diff(want, got); len(d) > 0 {
-				t.Errorf("embedded vs clickhouse:\n%s", strings.Join(d, "\n"))
-			}
+			got := compareView(t, s, want)
 			if got.Flows() != 300 {
 				t.Errorf("flows %d, want the 300 requests", got.Flows())
 			}

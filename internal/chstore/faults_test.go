@@ -214,7 +214,9 @@ func eventRows(t testing.TB, paths []string, opts ingest.Options) int64 {
 	return c.events.Load()
 }
 
-func compareView(t *testing.T, s *Store, want *engine.Memory) {
+// compareView aggregates everything s holds and compares it with the embedded engine's view,
+// both under the default scope; it returns ClickHouse's.
+func compareView(t *testing.T, s *Store, want *engine.Memory) *engine.Memory {
 	t.Helper()
 	got, _, err := s.Aggregate(context.Background(), Range{})
 	if err != nil {
@@ -226,6 +228,7 @@ func compareView(t *testing.T, s *Store, want *engine.Memory) {
 	if d := engine.Diff(want, got); len(d) > 0 {
 		t.Errorf("embedded vs clickhouse:\n%s", strings.Join(d, "\n"))
 	}
+	return got
 }
 
 // TestConnectionLost cuts the connections under INSERTs. With one INSERT in flight, the cut

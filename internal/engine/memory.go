@@ -455,11 +455,15 @@ func (p *partition) index(e *entry, k4 *pairKey4, h uint64) int32 {
 	return i
 }
 
-// update folds one flow into pair i and its source host.
+// update folds one flow into pair i and its source host; a reply half (flow.KindReply) adds to
+// the pair but is no connection: no count, no blocked count and no hourly activity of the client.
+// Its duration waits in replyDur for pairs whose requests were never logged (see foldReplies).
 func (p *partition) update(i int32, e *entry) {
 	pr := p.pair(i)
+	p.fold(pr, e)
 	if e.reply {
-		p.updateReply(pr, e)
+		pr.replies++
+		pr.replyDur += max(e.dur, 0)
 		return
 	}
 	p.flows++
@@ -467,21 +471,7 @@ func (p *partition) update(i int32, e *entry) {
 	if e.action == flow.ActionBlock {
 		pr.Blocked++
 	}
-	pr.BytesOut += e.bytesOut
-	pr.BytesIn += e.bytesIn
-	if e.pktsOut|e.pktsIn != 0 { // keeps the pair's second cache line untouched for logs without packets
-		pr.PktsOut += e.pktsOut
-		pr.PktsIn += e.pktsIn
-	}
-	pr.First = min(pr.First, e.time)
-	pr.Last = max(pr.Last, e.time)
-	if e.dur > 0 {
-		pr.DurationTotal += e.dur
-		pr.DurationMax = max(pr.DurationMax, e.dur)
-		p.fields.Duration = true
-	}
-	p.noteFields(e)
-	pr.addTime(unixSecond(e.time))
+	pr.DurationTotal += max(e.dur, 0)
 
 	h := p.hosts[e.src]
 	if h == nil {
@@ -496,8 +486,22 @@ func (p *partition) update(i int32, e *entry) {
 	h.curFlows++
 }
 
-// noteFields records what the input carries, and the span, from one flow or reply.
-func (p *partition) noteFields(e *entry) {
+// fold adds what flows and reply halves share to the pair: counters, first and last start, the
+// longest duration and the start second; and to the partition what the input carries, and the
+// span.
+func (p *partition) fold(pr *Pair, e *entry) {
+	pr.BytesOut += e.bytesOut
+	pr.BytesIn += e.bytesIn
+	if e.pktsOut|e.pktsIn != 0 { // keeps the pair's second cache line untouched for logs without packets
+		pr.PktsOut += e.pktsOut
+		pr.PktsIn += e.pktsIn
+	}
+	pr.First = min(pr.First, e.time)
+	pr.Last = max(pr.Last, e.time)
+	if e.dur > 0 {
+		pr.DurationMax = max(pr.DurationMax, e.dur)
+		p.fields.Duration = true
+	}
 	if e.time != 0 { // lines without a time (bare filterlog) must not pull the span to 1970
 		p.first = min(p.first, e.time)
 		p.last = max(p.last, e.time)
@@ -515,26 +519,6 @@ func (p *partition) noteFields(e *entry) {
 	if e.action != flow.ActionUnknown {
 		p.fields.Action = true
 	}
-}
-
-// updateReply folds the answer half of a connection (flow.KindReply) into its pair: bytes and
-// packets received, times and span, but no connection, no blocked count and no hourly activity
-// of the client. Its duration waits in replyDur for pairs whose requests were never logged
-// (see finish).
-func (p *partition) updateReply(pr *Pair, e *entry) {
-	pr.replies++
-	pr.BytesOut += e.bytesOut
-	pr.BytesIn += e.bytesIn
-	pr.PktsOut += e.pktsOut
-	pr.PktsIn += e.pktsIn
-	pr.First = min(pr.First, e.time)
-	pr.Last = max(pr.Last, e.time)
-	if e.dur > 0 {
-		pr.replyDur += e.dur
-		pr.DurationMax = max(pr.DurationMax, e.dur)
-		p.fields.Duration = true
-	}
-	p.noteFields(e)
 	pr.addTime(unixSecond(e.time))
 }
 
