@@ -654,6 +654,8 @@ func TestBeaconJudge(t *testing.T) {
 	f("jittery", func(s *beaconSeries) { s.t.madRatio = 0.25 }, false, true)
 	f("random", func(s *beaconSeries) { s.t.madRatio = 0.69 }, false, false)
 	f("lopsided", func(s *beaconSeries) { s.t.skew = -0.6 }, false, true)
+	f("wandering beats", func(s *beaconSeries) { s.t.jitter = 0.45 * s.t.period }, false, true)
+	f("±40 % jitter", func(s *beaconSeries) { s.t.jitter = 0.36 * s.t.period }, true, false)
 	f("bulk", func(s *beaconSeries) { s.routine = "60 MB per connection" }, false, true)
 	f("fixed hour", func(s *beaconSeries) { s.t.coverage, s.t.hoursOfDay = 0.04, 3 }, false, true)
 	f("four hours", func(s *beaconSeries) { s.t.coverage, s.t.hoursOfDay = 0.04, 4 }, true, false)
