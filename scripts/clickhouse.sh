@@ -83,6 +83,48 @@ if [ ! -f "$cluster_conf" ] || [ "$(cat "$cluster_conf")" != "$new_conf" ]; then
   printf '%s\n' "$new_conf" > "$cluster_conf"
 fi
 
+# TLS on the native protocol's secure port (127.0.0.1:9440), with a self-signed certificate for
+# 127.0.0.1 and localhost made here once: the TLS tests connect to it, verifying the certificate
+# against this file ($tls_dir/server.crt, world-readable) as a user's private CA would be.
+tls_dir=$conf_dir/flowhunt-tls
+if [ ! -s "$tls_dir/server.crt" ] || [ ! -s "$tls_dir/server.key" ]; then
+  command -v openssl >/dev/null || { export DEBIAN_FRONTEND=noninteractive; apt-get install -y -qq openssl </dev/null >/dev/null; }
+  mkdir -p "$tls_dir"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=localhost" \
+    -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+    -keyout "$tls_dir/server.key" -out "$tls_dir/server.crt" 2>/dev/null || fail "openssl could not make a certificate"
+  chown -R clickhouse: "$tls_dir"
+  chmod 600 "$tls_dir/server.key"
+  chmod 644 "$tls_dir/server.crt"
+  chmod 755 "$tls_dir"
+fi
+tls_conf="$conf_dir/config.d/flowhunt-tls.xml"
+new_tls="<yandex>
+    <tcp_port_secure>9440</tcp_port_secure>
+    <openSSL>
+        <server>
+            <certificateFile>$tls_dir/server.crt</certificateFile>
+            <privateKeyFile>$tls_dir/server.key</privateKeyFile>
+            <dhParamsFile></dhParamsFile>
+            <verificationMode>none</verificationMode>
+        </server>
+    </openSSL>
+</yandex>"
+restart=false
+if [ ! -f "$tls_conf" ] || [ "$(cat "$tls_conf")" != "$new_tls" ]; then
+  printf '%s\n' "$new_tls" > "$tls_conf"
+  restart=true # listening ports are read at start only
+fi
+
+if ready && $restart; then
+  echo "clickhouse.sh: restarting the running server to open the TLS port"
+  pkill -f '^clickhouse-server ' || pkill -x clickhouse-serv || true
+  for _ in $(seq 1 "$wait_s"); do # until it has let go of its ports
+    pgrep -f '^clickhouse-server ' >/dev/null || pgrep -x clickhouse-serv >/dev/null || break
+    sleep 1
+  done
+fi
+
 if ready; then
   echo "clickhouse.sh: server already running on 127.0.0.1:9000"
 else
@@ -120,4 +162,9 @@ done
 for db in flowhunt_shard1 flowhunt_shard2; do
   clickhouse-client -q "CREATE DATABASE IF NOT EXISTS $db" || fail "cannot create database $db"
 done
-echo "clickhouse.sh: ClickHouse $(clickhouse-client -q 'SELECT version()') ready on 127.0.0.1:9000, cluster flowhunt_two_shards (2 shards)"
+for _ in $(seq 1 "$wait_s"); do
+  (exec 3<>/dev/tcp/127.0.0.1/9440) 2>/dev/null && break
+  sleep 1
+done
+(exec 3<>/dev/tcp/127.0.0.1/9440) 2>/dev/null || fail "TLS port 127.0.0.1:9440 not listening (see $tls_conf)"
+echo "clickhouse.sh: ClickHouse $(clickhouse-client -q 'SELECT version()') ready on 127.0.0.1:9000 (TLS on 9440), cluster flowhunt_two_shards (2 shards)"

@@ -32,8 +32,10 @@ type Config struct {
 	User     string
 	Password string // never printed: String and every error leave it out
 	// Secure connects with TLS (clickhouses://, or ?secure=true); SkipVerify accepts any server
-	// certificate (?skip_verify=true), for self-signed test servers.
+	// certificate (?skip_verify=true), for self-signed test servers; CAFile (?ca=FILE, PEM)
+	// verifies the server against a private CA instead of the system's roots.
 	Secure, SkipVerify bool
+	CAFile             string
 	// Cluster, when set, makes Load create a Distributed table over local tables on each of the
 	// cluster's shards (remote_servers in the server config) instead of one MergeTree table.
 	Cluster string
@@ -50,8 +52,8 @@ var (
 )
 
 // ParseURL reads clickhouse://[user[:password]@]host[:port][/database][?secure=true&
-// skip_verify=true&compress=lz4|zstd|none&
-// dial_timeout=5s]; clickhouses:// means secure. The port
+// skip_verify=true&ca=FILE&compress=lz4|zstd|none&
+// dial_timeout=5s]; clickhouses:// (or a ca) means secure. The port
 // defaults to 9000 (9440 with TLS), the database to "flowhunt". Credentials missing from the URL
 // are taken from FLOWHUNT_CH_USER and FLOWHUNT_CH_PASSWORD; the user defaults to "default".
 // Errors never quote the password.
@@ -90,6 +92,11 @@ func ParseURL(raw string) (Config, error) {
 			} else {
 				c.SkipVerify = b
 			}
+		case "ca":
+			if v == "" {
+				return Config{}, fmt.Errorf("--engine: ca= needs a PEM file")
+			}
+			c.CAFile, c.Secure = v, true
 		case "compress":
 			if v != "lz4" && v != "zstd" && v != "none" {
 				return Config{}, fmt.Errorf("--engine: compress=%q: want lz4, zstd or none", v)
@@ -102,7 +109,7 @@ func ParseURL(raw string) (Config, error) {
 			}
 			c.DialTimeout = d
 		default:
-			return Config{}, fmt.Errorf("--engine: unknown parameter %q (known: secure, skip_verify, compress, dial_timeout)", k)
+			return Config{}, fmt.Errorf("--engine: unknown parameter %q (known: secure, skip_verify, ca, compress, dial_timeout)", k)
 		}
 	}
 	if port == "" {

@@ -32,6 +32,8 @@ func TestParseURL(t *testing.T) {
 	f("clickhouses://ch1/x", Config{Addr: "ch1:9440", Database: "x", User: "default", Secure: true})
 	f("clickhouse://ch1:9440/x?secure=true&skip_verify=1&compress=zstd&dial_timeout=2s",
 		Config{Addr: "ch1:9440", Database: "x", User: "default", Secure: true, SkipVerify: true, Compress: "zstd", DialTimeout: 2 * time.Second})
+	// a private CA: TLS, port 9440
+	f("clickhouse://ch1/x?ca=/etc/ssl/ours.pem", Config{Addr: "ch1:9440", Database: "x", User: "default", Secure: true, CAFile: "/etc/ssl/ours.pem"})
 	// IPv6 literal
 	f("clickhouse://[::1]:9000/x", Config{Addr: "[::1]:9000", Database: "x", User: "default"})
 
@@ -65,6 +67,7 @@ func TestParseURLErrors(t *testing.T) {
 	f("clickhouse://u:hunter2@ch1/x?nope=1", "unknown parameter")
 	f("clickhouse://u:hunter2@ch1:port/x", "not a URL")
 	f("clickhouse://u:hunter2@ch1/x?dial_timeout=soon", "dial_timeout")
+	f("clickhouse://u:hunter2@ch1/x?ca=", "ca= needs a PEM file")
 }
 
 func TestConfigStringHidesCredentials(t *testing.T) {

@@ -3,10 +3,12 @@ package chstore
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -171,13 +173,24 @@ func dial(ctx context.Context, cfg Config, addr string) (driver.Conn, error) {
 	case "zstd":
 		opts.Compression = &clickhouse.Compression{Method: clickhouse.CompressionZSTD}
 	}
-	if cfg.Secure {
-		host, _, _ := net.SplitHostPort(addr)
-		opts.TLS = &tls.Config{ServerName: host, InsecureSkipVerify: cfg.SkipVerify}
-	}
 	server := cfg.String()
 	if addr != cfg.Addr {
 		server = addr
+	}
+	if cfg.Secure {
+		host, _, _ := net.SplitHostPort(addr)
+		opts.TLS = &tls.Config{ServerName: host, InsecureSkipVerify: cfg.SkipVerify}
+		if cfg.CAFile != "" {
+			pem, err := os.ReadFile(cfg.CAFile)
+			if err != nil {
+				return nil, &ServerError{Server: server, Err: fmt.Errorf("ca: %w", err)}
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, &ServerError{Server: server, Err: fmt.Errorf("ca: %s holds no PEM certificate", cfg.CAFile)}
+			}
+			opts.TLS.RootCAs = pool
+		}
 	}
 	conn, err := clickhouse.Open(opts)
 	if err != nil {
