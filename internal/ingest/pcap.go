@@ -284,8 +284,8 @@ func readBlock(br *bufio.Reader, n int, buf *[]byte) ([]byte, error) {
 // 16-byte record header (seconds, micro- or nanoseconds, captured length, wire length) and the
 // captured bytes.
 type pcapFileReader struct {
-	br     *bufio.Reader
-	big    bool
+	br *bufio.Reader
+	endian
 	nano   bool
 	link   uint32
 	maxLen int
@@ -321,18 +321,29 @@ func newPcapFileReader(br *bufio.Reader) (*pcapFileReader, error) {
 	return r, nil
 }
 
-func (r *pcapFileReader) u16(b []byte) uint16 {
-	if r.big {
+// endian reads the integers of a capture written in either byte order (big once its magic
+// number says so), for the pcap and pcapng readers alike.
+type endian struct{ big bool }
+
+func (e endian) u16(b []byte) uint16 {
+	if e.big {
 		return binary.BigEndian.Uint16(b)
 	}
 	return binary.LittleEndian.Uint16(b)
 }
 
-func (r *pcapFileReader) u32(b []byte) uint32 {
-	if r.big {
+func (e endian) u32(b []byte) uint32 {
+	if e.big {
 		return binary.BigEndian.Uint32(b)
 	}
 	return binary.LittleEndian.Uint32(b)
+}
+
+func (e endian) u64(b []byte) uint64 {
+	if e.big {
+		return binary.BigEndian.Uint64(b)
+	}
+	return binary.LittleEndian.Uint64(b)
 }
 
 func (r *pcapFileReader) next(p *rawPacket) error {
@@ -366,8 +377,8 @@ func (r *pcapFileReader) next(p *rawPacket) error {
 // Description Blocks give each interface's link type and timestamp resolution; packets come in
 // Enhanced, Simple and (obsolete) Packet Blocks. Other blocks are passed over.
 type pcapngReader struct {
-	br     *bufio.Reader
-	big    bool
+	br *bufio.Reader
+	endian
 	ifaces []ngIface
 	buf    []byte
 	off    int64
@@ -396,20 +407,6 @@ const (
 	ngOptTsResol = 9
 	ngOptTsOff   = 14
 )
-
-func (r *pcapngReader) u16(b []byte) uint16 {
-	if r.big {
-		return binary.BigEndian.Uint16(b)
-	}
-	return binary.LittleEndian.Uint16(b)
-}
-
-func (r *pcapngReader) u32(b []byte) uint32 {
-	if r.big {
-		return binary.BigEndian.Uint32(b)
-	}
-	return binary.LittleEndian.Uint32(b)
-}
 
 func (r *pcapngReader) next(p *rawPacket) error {
 	for {
@@ -537,11 +534,7 @@ func (r *pcapngReader) parseIDB(body []byte) ngIface {
 				f.decExp = int(v[0])
 			}
 		case code == ngOptTsOff && l >= 8:
-			if r.big {
-				f.offsetSec = int64(binary.BigEndian.Uint64(v))
-			} else {
-				f.offsetSec = int64(binary.LittleEndian.Uint64(v))
-			}
+			f.offsetSec = int64(r.u64(v))
 		}
 		opts = opts[min(4+(l+3)&^3, len(opts)):]
 	}
